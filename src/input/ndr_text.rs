@@ -1,0 +1,359 @@
+//! Pasted NDR bodies: Exchange Online and Exchange 2013–2019 ("Delivery has failed…",
+//! "Diagnostic information for administrators", "Remote Server returned '…'", "Server at X
+//! returned '…'"), the newer layout ("Status code:", "Reported error:"), and Exchange
+//! 2007/2010 (`#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##`,
+//! `#< #5.1.1 smtp;550 5.1.1 …> #SMTP#`).
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::{Finding, InputKind, Lines};
+
+static MARKERS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)Delivery has failed to these recipients|Diagnostic information for administrators|Remote Server returned|Server at \S+.* returned|Generating server|Your message (?:wasn't|couldn't be|was not) delivered|Delivery is delayed to these recipients|#SMTP#|More Info for Email Admins|Reported error:|Original message headers|##\s*$|This is the mail system at host|\bsaid:|The response (?:from the remote server )?was:|^Diagnostic-Code:|^Final-Recipient:|\*\* Address not found \*\*|Mail Delivery (?:Subsystem|System)",
+    )
+    .unwrap()
+});
+static REMOTE_RETURNED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)Remote Server returned '").unwrap());
+static SERVER_AT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)Server at (?P<host>[^\s(']+)(?: \((?P<ip>[0-9a-f.:]+)\))? returned '").unwrap()
+});
+static SMTP_HASH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)#<?\s*(?:(?P<host>[^\s#<>]+)\s+)?#(?P<status>[245]\.\d{1,3}\.\d{1,3})\s+smtp;\s*(?P<text>.*?)>?\s*#SMTP#").unwrap()
+});
+static HASH_SHORT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"#(?P<text>[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3}.*?)\s*##").unwrap()
+});
+static REPORTED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^\s*Reported error:\s*(?P<text>.+)$").unwrap());
+static STATUS_CODE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^\s*Status code:\s*(?P<text>.+)$").unwrap());
+static GENERATING: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^\s*Generating server:\s*(?P<host>\S*)").unwrap());
+/// Postfix: `<addr>: host mx.example.com[192.0.2.1] said: 550 … (in reply to RCPT TO command)`.
+static POSTFIX: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^<(?P<addr>[^<>\s]+@[^<>\s]+)>:\s*(?P<text>.*)$").unwrap());
+static POSTFIX_HOST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^host (?P<host>\S+?)\[(?P<ip>[^\]]+)\] (?:said|refused to talk to me):\s*")
+        .unwrap()
+});
+static IN_REPLY_TO: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\s*\(in reply to [A-Z ]+ command\)\s*$").unwrap());
+/// Gmail: the reply stands on the lines after this.
+static RESPONSE_WAS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*The response (?:from the remote server )?was:\s*$").unwrap()
+});
+/// RFC 3464 fields pasted as text.
+static DSN_FIELD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?P<key>Final-Recipient|Original-Recipient|Action|Status|Remote-MTA|Diagnostic-Code):\s*(?P<value>.*)$").unwrap()
+});
+static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(?:[^<>@\s]+\s+)*?[<(]?(?P<addr>[A-Za-z0-9._%+'\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,})[>)]?\s*(?:\(.*\))?\s*$").unwrap()
+});
+
+pub(super) fn read(lines: &mut Lines<'_>, out: &mut Vec<Finding>) {
+    let free: Vec<(usize, &str)> = lines.free().collect();
+    if !free.iter().any(|(_, l)| MARKERS.is_match(l)) {
+        return;
+    }
+    let mut generating: Option<String> = None;
+    let mut recipient: Option<String> = None;
+    let mut recipients_listed: Vec<String> = Vec::new();
+    let mut in_header_list = false;
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut status_code: Option<(usize, String)> = None;
+    let mut dsn_recipient: Option<String> = None;
+    let mut dsn_status: Option<String> = None;
+    let mut dsn_remote: Option<String> = None;
+    let mut k = 0;
+    while k < free.len() {
+        let (idx, line) = free[k];
+        let lower = line.to_ascii_lowercase();
+        if lower.contains("original message headers") {
+            break;
+        }
+        if lower.contains("delivery has failed to these recipients")
+            || lower.contains("delivery is delayed to these recipients")
+        {
+            in_header_list = true;
+            k += 1;
+            continue;
+        }
+        if let Some(c) = GENERATING.captures(line) {
+            let host = c["host"].to_owned();
+            if host.is_empty() {
+                // The layout puts the server on the next line.
+                if let Some((_, next)) = free.get(k + 1) {
+                    let h = next.trim();
+                    if !h.is_empty() && !h.contains('@') && !h.contains(' ') {
+                        generating = Some(h.to_owned());
+                    }
+                }
+            } else {
+                generating = Some(host);
+            }
+            k += 1;
+            continue;
+        }
+        if let Some(c) = POSTFIX.captures(line) {
+            let (mut text, used) = continued(&free[k..], c.name("text").map_or("", |m| m.as_str()));
+            let mut f_host = None;
+            if let Some(h) = POSTFIX_HOST.captures(&text) {
+                f_host = Some((h["host"].to_owned(), h["ip"].to_owned()));
+                text = text[h.get(0).unwrap().end()..].to_owned();
+            }
+            let text = IN_REPLY_TO.replace(&text, "").into_owned();
+            let mut f = Finding::new(InputKind::NdrText, idx + 1, text);
+            f.recipient = Some(c["addr"].to_owned());
+            if let Some((host, ip)) = f_host {
+                f.set("remote_server", host);
+                f.set("remote_ip", ip);
+            }
+            findings.push(f);
+            k += used;
+            continue;
+        }
+        if RESPONSE_WAS.is_match(line)
+            && let Some((nidx, _)) = free.get(k + 1)
+        {
+            let (text, used) = continued_block(&free[k + 1..]);
+            if !text.is_empty() {
+                let mut f = Finding::new(InputKind::NdrText, nidx + 1, text);
+                f.recipient = recipient.clone();
+                findings.push(f);
+                k += 1 + used;
+                continue;
+            }
+        }
+        if let Some(c) = DSN_FIELD.captures(line) {
+            let key = c["key"].to_ascii_lowercase();
+            let (value, used) = continued(&free[k..], c.name("value").map_or("", |m| m.as_str()));
+            let value = value
+                .split_once(';')
+                .map_or(value.as_str(), |(_, v)| v)
+                .trim()
+                .to_owned();
+            match key.as_str() {
+                "final-recipient" => {
+                    recipient = Some(value.clone());
+                    dsn_recipient = Some(value);
+                }
+                "diagnostic-code" => {
+                    let mut f = Finding::new(InputKind::NdrText, idx + 1, value);
+                    f.recipient = dsn_recipient.clone();
+                    if let Some(st) = dsn_status.take() {
+                        f.status = f.status.or(st.parse().ok());
+                    }
+                    if let Some(r) = &dsn_remote {
+                        f.set("remote_server", r);
+                    }
+                    findings.push(f);
+                }
+                "status" => dsn_status = Some(value),
+                "remote-mta" => dsn_remote = Some(value),
+                _ => {}
+            }
+            k += used;
+            continue;
+        }
+        if let Some(c) = ADDRESS.captures(line) {
+            let addr = c["addr"].to_owned();
+            if in_header_list {
+                recipients_listed.push(addr.clone());
+            }
+            recipient = Some(addr);
+            k += 1;
+            continue;
+        }
+        if in_header_list && !line.trim().is_empty() {
+            in_header_list = false;
+        }
+        // Quoted replies may span lines until the closing quote.
+        let quoted_start = REMOTE_RETURNED
+            .find(line)
+            .map(|m| (m.end(), None))
+            .or_else(|| {
+                SERVER_AT.captures(line).map(|c| {
+                    let end = c.get(0).unwrap().end();
+                    let host = c.name("host").map(|h| h.as_str().to_owned());
+                    let ip = c.name("ip").map(|h| h.as_str().to_owned());
+                    (end, Some((host, ip)))
+                })
+            });
+        if let Some((start, server)) = quoted_start {
+            let (text, used) = quoted(&free[k..], start);
+            let mut f = Finding::new(InputKind::NdrText, idx + 1, text);
+            if let Some((host, ip)) = server {
+                if let Some(h) = host {
+                    f.set("remote_server", h);
+                }
+                if let Some(ip) = ip {
+                    f.set("remote_ip", ip);
+                }
+            }
+            findings.push(f);
+            k += used;
+            continue;
+        }
+        if let Some(c) = SMTP_HASH.captures(line) {
+            let mut f = Finding::new(InputKind::NdrText, idx + 1, c["text"].trim().to_owned());
+            if f.status.is_none() {
+                f.status = c["status"].parse().ok();
+            }
+            if let Some(h) = c.name("host") {
+                f.set("remote_server", h.as_str());
+            }
+            f.recipient = recipient.clone();
+            findings.push(f);
+            k += 1;
+            continue;
+        }
+        if let Some(c) = HASH_SHORT.captures(line) {
+            let mut f = Finding::new(InputKind::NdrText, idx + 1, c["text"].trim().to_owned());
+            f.recipient = recipient.clone();
+            findings.push(f);
+            k += 1;
+            continue;
+        }
+        if let Some(c) = REPORTED.captures(line) {
+            findings.push(Finding::new(
+                InputKind::NdrText,
+                idx + 1,
+                c["text"].trim().to_owned(),
+            ));
+            k += 1;
+            continue;
+        }
+        if let Some(c) = STATUS_CODE.captures(line) {
+            status_code = Some((idx + 1, c["text"].trim().to_owned()));
+            // The newer layout repeats the code with its text on the next line.
+            if let Some((nidx, next)) = free.get(k + 1) {
+                let t = next.trim();
+                if crate::codes::first_code(t).1.is_some() {
+                    let mut text = t.to_owned();
+                    let mut used = 2;
+                    while let Some((_, more)) = free.get(k + used) {
+                        let m = more.trim();
+                        if m.is_empty() || MARKERS.is_match(m) || m.ends_with(':') {
+                            break;
+                        }
+                        text.push(' ');
+                        text.push_str(m);
+                        used += 1;
+                    }
+                    findings.push(Finding::new(InputKind::NdrText, nidx + 1, text));
+                    status_code = None;
+                    k += used;
+                    continue;
+                }
+            }
+        }
+        k += 1;
+    }
+    if findings.is_empty()
+        && let Some((line, text)) = status_code
+    {
+        findings.push(Finding::new(InputKind::NdrText, line, text));
+    }
+    if findings.is_empty() {
+        // An NDR whose error lines we do not know: leave the lines to the bare-reply reader.
+        return;
+    }
+    // "Server at …" lines are a history, newest first: the first is the error, the rest are
+    // earlier attempts that may say more.
+    let mut merged: Vec<Finding> = Vec::new();
+    for f in findings {
+        match merged.last_mut() {
+            Some(prev)
+                if prev.context.contains_key("remote_server")
+                    && f.context.contains_key("remote_server")
+                    && f.recipient.is_none()
+                    && prev.line + 1 >= f.line.saturating_sub(1) =>
+            {
+                prev.related.push(f.diagnostic);
+            }
+            _ => merged.push(f),
+        }
+    }
+    let single = (recipients_listed.len() == 1).then(|| recipients_listed[0].clone());
+    for mut f in merged {
+        if f.recipient.is_none() {
+            f.recipient = single.clone().or_else(|| recipient.clone());
+        }
+        if let Some(g) = &generating {
+            f.set("generating_server", g);
+        }
+        if let Some(r) = f.recipient.clone() {
+            f.set("recipient", r);
+        }
+        out.push(f);
+    }
+    // The whole NDR body is this reader's.
+    for (idx, _) in free {
+        lines.taken[idx] = true;
+    }
+}
+
+/// `first` joined with the indented continuation lines that follow it (folded headers,
+/// Postfix's wrapped reasons); returns the text and how many lines it used.
+fn continued(lines: &[(usize, &str)], first: &str) -> (String, usize) {
+    let mut text = first.trim().to_owned();
+    let mut used = 1;
+    while let Some((idx, next)) = lines.get(used) {
+        if *idx != lines[0].0 + used || !next.starts_with([' ', '\t']) || next.trim().is_empty() {
+            break;
+        }
+        text.push(' ');
+        text.push_str(next.trim());
+        used += 1;
+    }
+    (text, used)
+}
+
+/// The lines up to the next blank line, joined (Gmail's quoted reply).
+fn continued_block(lines: &[(usize, &str)]) -> (String, usize) {
+    let mut text = String::new();
+    let mut used = 0;
+    for (_, l) in lines.iter().take(20) {
+        if l.trim().is_empty() {
+            if text.is_empty() {
+                used += 1;
+                continue;
+            }
+            break;
+        }
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(l.trim());
+        used += 1;
+    }
+    (text, used.max(1))
+}
+
+/// The text from byte `start` of the first line to the closing `'`, across lines; returns the
+/// text and how many lines it used.
+fn quoted(lines: &[(usize, &str)], start: usize) -> (String, usize) {
+    let mut text = String::new();
+    for (n, (_, line)) in lines.iter().enumerate().take(12) {
+        let part = if n == 0 { &line[start..] } else { line.trim() };
+        if let Some(end) = part.rfind('\'')
+            && (part[end + 1..].trim().is_empty() || part[end + 1..].trim_start().starts_with('.'))
+        {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(&part[..end]);
+            return (text.trim().to_owned(), n + 1);
+        }
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(part.trim_end());
+    }
+    // No closing quote: the reply is what stands on the first line.
+    (lines[0].1[start..].trim().to_owned(), 1)
+}

@@ -1,0 +1,290 @@
+//! The `ndr` binary: parse the command line, call the library, map the result to an exit code
+//! (0 explained, 1 nothing recognised, 2 error). A closed pipe is not an error.
+
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use ndr::codes::CodeQuery;
+use ndr::error::{Error, ErrorKind, Result};
+use ndr::input::{self, InputKind};
+use ndr::kb::{self, KnowledgeBase};
+use ndr::render::{Format, Renderer};
+
+mod cli;
+
+use cli::{Cli, Color, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "ndr: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &Error) -> bool {
+    e.kind() == ErrorKind::Io && e.message().contains("Broken pipe")
+}
+
+fn use_color(choice: Color) -> bool {
+    match choice {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stdout().is_terminal()
+        }
+    }
+}
+
+fn print(text: &str) -> Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    let g = &cli.global;
+    let renderer = Renderer::new(g.format == Format::Text && use_color(g.color));
+    match cli.command {
+        Command::Check { dir } => check(dir, g.format),
+        Command::Explain { files, input_kind } => {
+            let kb = KnowledgeBase::load(&g.kb)?;
+            let kind = input_kind.map(|k| k.parse::<InputKind>()).transpose()?;
+            explain(&kb, &renderer, g.format, &files, kind)
+        }
+        Command::Show { query } => {
+            let kb = KnowledgeBase::load(&g.kb)?;
+            show(&kb, &renderer, g.format, &query.join(" "))
+        }
+        Command::List {
+            family,
+            category,
+            system,
+        } => {
+            let kb = KnowledgeBase::load(&g.kb)?;
+            list(&kb, g.format, family, category, system)
+        }
+    }
+}
+
+fn read_input(path: &PathBuf) -> Result<(Vec<u8>, String)> {
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read stdin: {e}")))?;
+        return Ok((buf, "-".into()));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read: {e}")).with_path(path))?;
+    Ok((bytes, path.display().to_string()))
+}
+
+fn explain(
+    kb: &KnowledgeBase,
+    renderer: &Renderer,
+    format: Format,
+    files: &[PathBuf],
+    kind: Option<InputKind>,
+) -> Result<u8> {
+    let files = if files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        files.to_vec()
+    };
+    if files.len() == 1 && files[0].as_os_str() == "-" && io::stdin().is_terminal() {
+        let _ = writeln!(
+            io::stderr(),
+            "ndr: reading the error from stdin; paste it, then press Ctrl-D (Ctrl-Z Enter on Windows)"
+        );
+    }
+    let mut explanations = Vec::new();
+    for path in &files {
+        let (bytes, source) = read_input(path)?;
+        let reading = input::read(&bytes, &source, kind)?;
+        explanations.push(ndr::explain::explain(kb, &reading));
+    }
+    // Several files are explained as one list of findings.
+    let mut all = explanations.remove(0);
+    for e in explanations {
+        if e.input_kind != all.input_kind {
+            all.input_kind = "mixed".into();
+        }
+        all.findings.extend(e.findings);
+    }
+    let recognised = all.findings.iter().any(|f| !f.matches.is_empty());
+    if all.findings.is_empty() {
+        if format == Format::Json {
+            print(&ndr::render::json(&all)?)?;
+        } else {
+            let _ = writeln!(
+                io::stderr(),
+                "ndr: no delivery error found in the input.\n\
+                 ndr reads NDR text, Get-Queue/Get-Message output, protocol logs and SMTP replies such as `550 5.1.1 …`.\n\
+                 Search the knowledge base with `ndr list` or `ndr show <code>`; to add an entry see knowledge/README.md."
+            );
+        }
+        return Ok(1);
+    }
+    print(&renderer.explanation(&all, format)?)?;
+    Ok(if recognised { 0 } else { 1 })
+}
+
+fn show(kb: &KnowledgeBase, renderer: &Renderer, format: Format, query: &str) -> Result<u8> {
+    let q = query.trim();
+    if let Some(e) = kb.get(q) {
+        print(&renderer.entry(&e.entry, format)?)?;
+        return Ok(0);
+    }
+    let candidates: Vec<&kb::Loaded> = match CodeQuery::parse(q) {
+        Some(code) => kb.by_code(&code),
+        None => {
+            let lower = q.to_lowercase();
+            kb.entries()
+                .iter()
+                .filter(|e| {
+                    e.entry.id.contains(&lower) || e.entry.title.to_lowercase().contains(&lower)
+                })
+                .collect()
+        }
+    };
+    match candidates.as_slice() {
+        [] => {
+            if let Some(code) = CodeQuery::parse(q) {
+                let mut text = format!("No knowledge entry has the code {q}.\n");
+                if let Some(r) = code.reply {
+                    text.push_str(&format!("  {r}: {}\n", ndr::codes::reply_meaning(r)));
+                }
+                if let Some(s) = code.status {
+                    text.push_str(&format!(
+                        "  {s}: {} {}{}.\n",
+                        ndr::codes::class_meaning(s.class),
+                        ndr::codes::subject_meaning(s.subject),
+                        ndr::codes::detail_meaning(s.subject, s.detail)
+                            .map(|d| format!(": {d}"))
+                            .unwrap_or_default()
+                    ));
+                }
+                text.push_str("To add an entry, see knowledge/README.md.\n");
+                print(&text)?;
+            } else {
+                let _ = writeln!(
+                    io::stderr(),
+                    "ndr: no entry or code matches '{q}'; try `ndr list`"
+                );
+            }
+            Ok(1)
+        }
+        [one] => {
+            print(&renderer.entry(&one.entry, format)?)?;
+            Ok(0)
+        }
+        many => {
+            if format == Format::Json {
+                let ids: Vec<&str> = many.iter().map(|e| e.entry.id.as_str()).collect();
+                print(&ndr::render::json(&ids)?)?;
+            } else {
+                let mut text = format!(
+                    "{} entries match '{q}'; show one with `ndr show <id>`:\n",
+                    many.len()
+                );
+                for e in many {
+                    text.push_str(&format!("  {:<52} {}\n", e.entry.id, e.entry.title));
+                }
+                print(&text)?;
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn list(
+    kb: &KnowledgeBase,
+    format: Format,
+    family: Option<String>,
+    category: Option<String>,
+    system: Option<String>,
+) -> Result<u8> {
+    let rows: Vec<&kb::Loaded> = kb
+        .entries()
+        .iter()
+        .filter(|e| {
+            family
+                .as_ref()
+                .is_none_or(|f| e.source.relative.starts_with(f))
+        })
+        .filter(|e| category.as_ref().is_none_or(|c| &e.entry.category == c))
+        .filter(|e| {
+            system
+                .as_ref()
+                .is_none_or(|s| e.entry.applies_to.systems.iter().any(|x| x == s))
+        })
+        .collect();
+    if format == Format::Json {
+        #[derive(serde::Serialize)]
+        struct Row<'a> {
+            id: &'a str,
+            title: &'a str,
+            category: &'a str,
+            codes: &'a [String],
+        }
+        let out: Vec<Row<'_>> = rows
+            .iter()
+            .map(|e| Row {
+                id: &e.entry.id,
+                title: &e.entry.title,
+                category: &e.entry.category,
+                codes: &e.entry.codes,
+            })
+            .collect();
+        print(&ndr::render::json(&out)?)?;
+    } else {
+        let mut text = String::new();
+        for e in &rows {
+            text.push_str(&format!(
+                "{:<52} {:<16} {}\n",
+                e.entry.id,
+                e.entry.codes.join(", "),
+                e.entry.title
+            ));
+        }
+        print(&text)?;
+    }
+    Ok(if rows.is_empty() { 1 } else { 0 })
+}
+
+fn check(dir: Option<PathBuf>, format: Format) -> Result<u8> {
+    let mut files = kb::embedded_files();
+    if let Some(d) = &dir {
+        files.extend(kb::files_in(d)?);
+    }
+    let report = kb::tidy::check(files);
+    if format == Format::Json {
+        let problems: Vec<String> = report.problems.iter().map(|p| p.to_string()).collect();
+        print(&ndr::render::json(&problems)?)?;
+    } else {
+        let mut text = String::new();
+        for p in &report.problems {
+            text.push_str(&format!("{p}\n"));
+        }
+        for t in &report.todos {
+            text.push_str(&format!("{t}\n"));
+        }
+        text.push_str(&format!(
+            "{} entries checked: {} problem(s), {} known gap(s)\n",
+            report.entries,
+            report.problems.len(),
+            report.todos.len()
+        ));
+        print(&text)?;
+    }
+    Ok(if report.problems.is_empty() { 0 } else { 1 })
+}
