@@ -102,13 +102,14 @@ pub fn parse_entry(text: &str) -> std::result::Result<Entry, (usize, String)> {
     serde_saphyr::from_str::<Entry>(text).map_err(|e| {
         let line = e.location().map_or(1, |l| l.line() as usize).max(1);
         let msg = e.to_string();
-        let first = msg
-            .lines()
-            .next()
-            .unwrap_or("invalid entry")
-            .trim()
-            .to_owned();
-        (line, first)
+        let first = msg.lines().next().unwrap_or("invalid entry").trim();
+        // The place is printed by the caller as `path:line:`; keep only the message.
+        let first = first.strip_prefix("error: ").unwrap_or(first);
+        let first = match first.split_once(": ") {
+            Some((place, rest)) if place.starts_with("line ") && place.contains(" column ") => rest,
+            _ => first,
+        };
+        (line, first.to_owned())
     })
 }
 
