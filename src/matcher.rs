@@ -83,9 +83,21 @@ fn texts(f: &Finding) -> (Vec<Text<'_>>, usize) {
 /// Ranks every entry that matches `finding`, best first.
 pub fn match_finding<'kb>(kb: &'kb KnowledgeBase, finding: &Finding) -> Vec<Match<'kb>> {
     let (texts, n) = texts(finding);
+    let joined: String = texts.iter().map(|t| t.text).collect::<Vec<_>>().join("\n");
+    let candidates = kb.candidates(&joined);
     let mut out: Vec<(Match<'kb>, Rank)> = Vec::new();
-    for loaded in kb.entries() {
-        if let Some(m) = match_entry(loaded, finding, &texts, n) {
+    for (e, loaded) in kb.entries().iter().enumerate() {
+        let first = candidates.patterns.partition_point(|&(ce, _)| ce < e);
+        let patterns: Vec<usize> = candidates.patterns[first..]
+            .iter()
+            .take_while(|&&(ce, _)| ce == e)
+            .map(|&(_, i)| i)
+            .collect();
+        let token = candidates.tokens.binary_search(&e).is_ok();
+        if patterns.is_empty() && !token && loaded.needs_text_hit() {
+            continue;
+        }
+        if let Some(m) = match_entry(loaded, finding, &texts, n, &patterns) {
             out.push(m);
         }
     }
@@ -164,19 +176,21 @@ fn match_entry<'kb>(
     finding: &Finding,
     texts: &[Text<'_>],
     n: usize,
+    patterns: &[usize],
 ) -> Option<(Match<'kb>, Rank)> {
     let mut evidence = Vec::new();
     let mut text_hit: Option<(f64, usize)> = None;
     let mut hits = 0usize;
     let mut hinted: Vec<&str> = Vec::new();
     let mut captures = BTreeMap::new();
-    for p in &loaded.patterns {
+    for p in patterns.iter().map(|&i| &loaded.patterns[i]) {
+        let Some(regex) = p.regex() else { continue };
         let mut found = false;
         for t in texts {
-            let Some(caps) = p.regex.captures(t.text) else {
+            let Some(caps) = regex.captures(t.text) else {
                 continue;
             };
-            for name in p.regex.capture_names().flatten() {
+            for name in regex.capture_names().flatten() {
                 if let Some(v) = caps.name(name) {
                     captures
                         .entry(name.to_owned())
@@ -188,7 +202,7 @@ fn match_entry<'kb>(
                 if !found {
                     evidence.push(format!(
                         "pattern '{}' matched \"{}\" in {}",
-                        p.regex.as_str(),
+                        p.source,
                         clip(whole),
                         t.label
                     ));

@@ -46,7 +46,7 @@ impl Link {
 /// Markers after which Exchange quotes the reply it got from the next hop.
 static NESTED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)responded with:\s*"(?P<q>[^"]+)"|\[Message=(?P<m>[^\]]+)\]|\((?P<p>[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3}[^()]*)\)\s*$"#,
+        r#"(?i-u:responded with:)\s*"(?P<q>[^"]+)"|\[(?i-u:message)=(?P<m>[^\]]+)\]|\((?P<p>[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3}[^()]*)\)\s*$"#,
     )
     .unwrap()
 });

@@ -226,7 +226,7 @@ fn finding_for(o: &Object, out: &mut Vec<Finding>) {
 }
 
 static LAST_ENDPOINT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)last endpoint attempted was (\S+)").unwrap());
+    LazyLock::new(|| Regex::new(r"(?i-u:last endpoint attempted was )(\S+)").unwrap());
 
 /// `[{LRT=…};{LED=…};{FQDN=…};{IP=…}]` in any order; values may hold `;`, quotes and braces.
 pub(crate) fn bracketed_parts(text: &str) -> Vec<(String, String)> {

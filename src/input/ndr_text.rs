@@ -12,43 +12,48 @@ use super::{Finding, InputKind, Lines};
 
 static MARKERS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)Delivery has failed to these recipients|Diagnostic information for administrators|Remote Server returned|Server at \S+.* returned|Generating server|Your message (?:wasn't|couldn't be|was not) delivered|Delivery is delayed to these recipients|#SMTP#|More Info for Email Admins|Reported error:|Original message headers|##\s*$|This is the mail system at host|\bsaid:|The response (?:from the remote server )?was:|^Diagnostic-Code:|^Final-Recipient:|\*\* Address not found \*\*|Mail Delivery (?:Subsystem|System)",
+        r"(?i-u:delivery has failed to these recipients|diagnostic information for administrators|remote server returned|generating server|your message (?:wasn't|couldn't be|was not) delivered|delivery is delayed to these recipients|#smtp#|more info for email admins|reported error:|original message headers|this is the mail system at host|\bsaid:|the response (?:from the remote server )?was:|^diagnostic-code:|^final-recipient:|\*\* address not found \*\*|mail delivery (?:subsystem|system))|(?i-u:server at )\S+.*(?i-u: returned)|##\s*$",
     )
     .unwrap()
 });
 static REMOTE_RETURNED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)Remote Server returned '").unwrap());
+    LazyLock::new(|| Regex::new(r"(?i-u)Remote Server returned '").unwrap());
 static SERVER_AT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)Server at (?P<host>[^\s(']+)(?: \((?P<ip>[0-9a-f.:]+)\))? returned '").unwrap()
+    Regex::new(
+        r"(?i-u:server at )(?P<host>[^\s(']+)(?: \((?P<ip>[0-9a-fA-F.:]+)\))?(?i-u: returned ')",
+    )
+    .unwrap()
 });
 static SMTP_HASH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)#<?\s*(?:(?P<host>[^\s#<>]+)\s+)?#(?P<status>[245]\.\d{1,3}\.\d{1,3})\s+smtp;\s*(?P<text>.*?)>?\s*#SMTP#").unwrap()
+    Regex::new(r"#<?\s*(?:(?P<host>[^\s#<>]+)\s+)?#(?P<status>[245]\.\d{1,3}\.\d{1,3})\s+(?i-u:smtp);\s*(?P<text>.*?)>?\s*#(?i-u:smtp)#").unwrap()
 });
 static HASH_SHORT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"#(?P<text>[245]\d\d[ -][245]\.\d{1,3}\.\d{1,3}.*?)\s*##").unwrap()
 });
 static REPORTED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^\s*Reported error:\s*(?P<text>.+)$").unwrap());
+    LazyLock::new(|| Regex::new(r"^\s*(?i-u:reported error:)\s*(?P<text>.+)$").unwrap());
 static STATUS_CODE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^\s*Status code:\s*(?P<text>.+)$").unwrap());
+    LazyLock::new(|| Regex::new(r"^\s*(?i-u:status code:)\s*(?P<text>.+)$").unwrap());
 static GENERATING: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^\s*Generating server:\s*(?P<host>\S*)").unwrap());
+    LazyLock::new(|| Regex::new(r"^\s*(?i-u:generating server:)\s*(?P<host>\S*)").unwrap());
 /// Postfix: `<addr>: host mx.example.com[192.0.2.1] said: 550 … (in reply to RCPT TO command)`.
 static POSTFIX: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^<(?P<addr>[^<>\s]+@[^<>\s]+)>:\s*(?P<text>.*)$").unwrap());
 static POSTFIX_HOST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^host (?P<host>\S+?)\[(?P<ip>[^\]]+)\] (?:said|refused to talk to me):\s*")
-        .unwrap()
+    Regex::new(
+        r"^(?i-u:host) (?P<host>\S+?)\[(?P<ip>[^\]]+)\] (?i-u:said|refused to talk to me):\s*",
+    )
+    .unwrap()
 });
 static IN_REPLY_TO: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\s*\(in reply to [A-Z ]+ command\)\s*$").unwrap());
+    LazyLock::new(|| Regex::new(r"\s*\((?i-u:in reply to [a-z ]+ command)\)\s*$").unwrap());
 /// Gmail: the reply stands on the lines after this.
 static RESPONSE_WAS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*The response (?:from the remote server )?was:\s*$").unwrap()
+    Regex::new(r"(?i-u)^\s*The response (?:from the remote server )?was:\s*$").unwrap()
 });
 /// RFC 3464 fields pasted as text.
 static DSN_FIELD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?P<key>Final-Recipient|Original-Recipient|Action|Status|Remote-MTA|Diagnostic-Code):\s*(?P<value>.*)$").unwrap()
+    Regex::new(r"^(?P<key>(?i-u:final-recipient|original-recipient|action|status|remote-mta|diagnostic-code)):\s*(?P<value>.*)$").unwrap()
 });
 static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*(?:[^<>@\s]+\s+)*?[<(]?(?P<addr>[A-Za-z0-9._%+'\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,})[>)]?\s*(?:\(.*\))?\s*$").unwrap()

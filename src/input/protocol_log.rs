@@ -13,10 +13,10 @@ use super::{Finding, InputKind, Lines};
 static LOG_LINE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z?,").unwrap());
 static TLS_FAILED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)TLS negotiation failed with error (\w+)").unwrap());
+    LazyLock::new(|| Regex::new(r"(?i-u:tls negotiation failed with error )(\w+)").unwrap());
 static REPLY: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[45]\d\d[ -]").unwrap());
 static FAILURE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)TLS negotiation failed|Failed to connect|Winsock error|SocketError|Security status|connection (?:was )?(?:dropped|reset|timed out)|Remote\(SocketError\)").unwrap()
+    Regex::new(r"(?i-u)TLS negotiation failed|Failed to connect|Winsock error|SocketError|Security status|connection (?:was )?(?:dropped|reset|timed out)|Remote\(SocketError\)").unwrap()
 });
 
 /// The standard Exchange field order, used when no `#Fields:` header is present.

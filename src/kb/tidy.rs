@@ -201,6 +201,15 @@ fn rules(l: &Loaded, ids: &HashSet<&str>, out: &mut Vec<Problem>) {
             ));
         }
     }
+    for p in &l.patterns {
+        if p.regex().is_none() {
+            out.push(problem(
+                l,
+                &p.source,
+                "pattern is too large to compile (over 4 MiB); simplify it",
+            ));
+        }
+    }
     for p in &e.patterns {
         if let Some(c) = &p.cause
             && !cause_ids.contains(c.as_str())

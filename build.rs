@@ -1,0 +1,103 @@
+//! Embeds `knowledge/` in the binary. Each entry is stored twice: its YAML (what `ndr check`
+//! and error messages point into) and, when it parses, the same entry as JSON, which loads
+//! about twenty times faster than YAML at every start of the program. An entry that does not
+//! parse here is still embedded; loading it at run time reports the problem with its line.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("knowledge");
+    println!("cargo:rerun-if-changed=knowledge");
+    let mut files = Vec::new();
+    walk(&root, &mut files);
+    files.sort();
+    let mut out = String::from("&[\n");
+    for path in files {
+        let rel = path
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let yaml = std::fs::read_to_string(&path).unwrap_or_default();
+        let value = serde_saphyr::from_str::<serde_json::Value>(&yaml)
+            .ok()
+            .filter(|v| v.is_object());
+        let json = value.as_ref().map(|v| v.to_string());
+        // The literal prefixes of every pattern, for the prefilter (see kb::CompiledPattern).
+        let prefixes: Vec<Option<Vec<String>>> = value
+            .as_ref()
+            .and_then(|v| v.get("patterns"))
+            .and_then(|p| p.as_array())
+            .map(|ps| {
+                ps.iter()
+                    .map(|p| {
+                        p.get("regex")
+                            .and_then(|r| r.as_str())
+                            .and_then(prefixes_of)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "    EmbeddedFile {{ relative: {rel:?}, yaml: include_str!({:?}), json: {json:?}, prefixes: &{} }},",
+            path.display(),
+            rust_prefixes(&prefixes)
+        )
+        .unwrap();
+    }
+    out.push_str("]\n");
+    let dest = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("knowledge.rs");
+    std::fs::write(dest, out).unwrap();
+}
+
+/// Lowercased ASCII literals one of which starts every match of `regex`; `None` when there is
+/// no such finite set. Must agree with `kb::prefixes_of`, which does the same at run time for
+/// entries loaded from disk.
+fn prefixes_of(regex: &str) -> Option<Vec<String>> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(regex)
+        .ok()?;
+    let mut extractor = regex_syntax::hir::literal::Extractor::new();
+    extractor.kind(regex_syntax::hir::literal::ExtractKind::Prefix);
+    let seq = extractor.extract(&hir);
+    let mut out: Vec<String> = Vec::new();
+    for l in seq.literals()? {
+        let text = std::str::from_utf8(l.as_bytes()).ok()?;
+        if text.is_empty() || !text.is_ascii() {
+            return None;
+        }
+        let lower = text.to_ascii_lowercase();
+        if !out.contains(&lower) {
+            out.push(lower);
+        }
+    }
+    Some(out)
+}
+
+fn rust_prefixes(all: &[Option<Vec<String>>]) -> String {
+    let items: Vec<String> = all
+        .iter()
+        .map(|p| match p {
+            Some(v) => format!("Some(&{v:?})"),
+            None => "None".to_owned(),
+        })
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in read.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+            out.push(p);
+        }
+    }
+}
