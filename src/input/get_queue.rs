@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{Finding, InputKind, Lines};
+use super::{Collector, Finding, InputKind, Lines};
 
 /// `Key : value` (Format-List). Keys are PowerShell property names; the space before the
 /// colon tells PowerShell output from mail headers (`Subject: …`).
@@ -66,13 +66,13 @@ impl Object {
     }
 }
 
-pub(super) fn read(lines: &mut Lines<'_>, out: &mut Vec<Finding>) {
+pub(super) fn read(lines: &mut Lines<'_>, out: &mut Collector) {
     if !read_table(lines, out) {
         read_list(lines, out);
     }
 }
 
-fn read_list(lines: &mut Lines<'_>, out: &mut Vec<Finding>) {
+fn read_list(lines: &mut Lines<'_>, out: &mut Collector) {
     let mut objects: Vec<Object> = Vec::new();
     let mut current: Option<Object> = None;
     let mut last_taken: Option<usize> = None;
@@ -141,7 +141,7 @@ fn read_list(lines: &mut Lines<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-fn finding_for(o: &Object, out: &mut Vec<Finding>) {
+fn finding_for(o: &Object, out: &mut Collector) {
     let error = ERROR_KEYS.iter().find_map(|k| {
         o.props.iter().find(|(key, v, _)| {
             key.eq_ignore_ascii_case(k) && !v.trim().is_empty() && v.trim() != "{}"
@@ -264,7 +264,7 @@ fn recipient_error(value: &str) -> Option<(String, String)> {
 }
 
 /// `Format-Table` output: a header row, a row of dashes, then rows cut at the column starts.
-fn read_table(lines: &mut Lines<'_>, out: &mut Vec<Finding>) -> bool {
+fn read_table(lines: &mut Lines<'_>, out: &mut Collector) -> bool {
     let n = lines.lines.len();
     let mut found = false;
     let mut i = 0;

@@ -12,7 +12,7 @@ mod ndr_text;
 mod protocol_log;
 mod smtp_line;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
 
@@ -150,6 +150,76 @@ impl Finding {
     }
 }
 
+/// Collects findings, folding repeats of the same error into one finding with a count (a log
+/// of ten thousand identical failures is one explanation, not ten thousand), and listing the
+/// distinct recipients and remote IPs it was seen with.
+#[derive(Default)]
+pub(crate) struct Collector {
+    items: Vec<Finding>,
+    index: HashMap<(InputKind, String), usize>,
+    counts: Vec<usize>,
+}
+
+/// How many distinct values of a repeated error's recipients or IPs are listed.
+const MAX_DISTINCT: usize = 10;
+
+impl Collector {
+    pub fn push(&mut self, f: Finding) {
+        let key = (f.kind, f.diagnostic.clone());
+        match self.index.get(&key) {
+            Some(&i) => {
+                self.counts[i] += 1;
+                let first = &mut self.items[i];
+                for (one, many) in [("recipient", "recipients"), ("remote_ip", "remote_ips")] {
+                    let value = if one == "recipient" {
+                        f.recipient.clone()
+                    } else {
+                        f.context.get(one).cloned()
+                    };
+                    let Some(v) = value else { continue };
+                    let own = if one == "recipient" {
+                        first.recipient.clone()
+                    } else {
+                        first.context.get(one).cloned()
+                    };
+                    let list = first
+                        .context
+                        .entry(many.to_owned())
+                        .or_insert_with(|| own.unwrap_or_default());
+                    let n = list.split(", ").filter(|s| !s.is_empty()).count();
+                    if n < MAX_DISTINCT && !list.split(", ").any(|x| x == v) {
+                        if !list.is_empty() {
+                            list.push_str(", ");
+                        }
+                        list.push_str(&v);
+                    }
+                }
+            }
+            None => {
+                self.index.insert(key, self.items.len());
+                self.items.push(f);
+                self.counts.push(1);
+            }
+        }
+    }
+
+    fn into_findings(self) -> Vec<Finding> {
+        let mut items = self.items;
+        for (f, n) in items.iter_mut().zip(self.counts) {
+            if n > 1 {
+                f.context.insert("occurrences".into(), n.to_string());
+            }
+            // A single distinct value is already in the finding itself.
+            for many in ["recipients", "remote_ips"] {
+                if f.context.get(many).is_some_and(|l| !l.contains(", ")) {
+                    f.context.remove(many);
+                }
+            }
+        }
+        items
+    }
+}
+
 /// The lines of a text with a flag per line saying whether a reader has taken it.
 pub(crate) struct Lines<'a> {
     pub lines: Vec<&'a str>,
@@ -192,7 +262,7 @@ pub fn read(bytes: &[u8], source: &str, kind: Option<InputKind>) -> Result<Readi
 /// Reads already-decoded text (LF line ends).
 pub fn read_text(text: &str, source: &str, kind: Option<InputKind>) -> Reading {
     let mut lines = Lines::new(text);
-    let mut findings = Vec::new();
+    let mut collector = Collector::default();
     // A forced kind runs first and alone, except that bare replies stay the fallback for
     // lines it does not take: no error in the input is silently dropped.
     let kinds: Vec<InputKind> = match kind {
@@ -201,18 +271,15 @@ pub fn read_text(text: &str, source: &str, kind: Option<InputKind>) -> Reading {
         Some(k) => vec![k, InputKind::SmtpLine],
     };
     for k in kinds {
-        let before = findings.len();
         match k {
-            InputKind::ProtocolLog => protocol_log::read(&mut lines, &mut findings),
-            InputKind::GetQueue => get_queue::read(&mut lines, &mut findings),
-            InputKind::NdrText => ndr_text::read(&mut lines, &mut findings),
-            InputKind::SmtpLine => smtp_line::read(&mut lines, &mut findings),
+            InputKind::ProtocolLog => protocol_log::read(&mut lines, &mut collector),
+            InputKind::GetQueue => get_queue::read(&mut lines, &mut collector),
+            InputKind::NdrText => ndr_text::read(&mut lines, &mut collector),
+            InputKind::SmtpLine => smtp_line::read(&mut lines, &mut collector),
             InputKind::Text => {}
         }
-        for f in &mut findings[before..] {
-            f.kind = k;
-        }
     }
+    let mut findings = collector.into_findings();
     attach_leftovers(&lines, &mut findings, text);
     for f in &mut findings {
         f.source = source.to_owned();

@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{Finding, InputKind, Lines};
+use super::{Collector, Finding, InputKind, Lines};
 
 static MARKERS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -59,7 +59,7 @@ static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*(?:[^<>@\s]+\s+)*?[<(]?(?P<addr>[A-Za-z0-9._%+'\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,})[>)]?\s*(?:\(.*\))?\s*$").unwrap()
 });
 
-pub(super) fn read(lines: &mut Lines<'_>, out: &mut Vec<Finding>) {
+pub(super) fn read(lines: &mut Lines<'_>, out: &mut Collector) {
     let free: Vec<(usize, &str)> = lines.free().collect();
     if !free.iter().any(|(_, l)| MARKERS.is_match(l)) {
         return;

@@ -6,12 +6,12 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{Finding, InputKind, Lines};
+use super::{Collector, Finding, InputKind, Lines};
 use crate::codes;
 
 static CONTINUED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*([2-5]\d\d)-").unwrap());
 
-pub(super) fn read(lines: &mut Lines<'_>, out: &mut Vec<Finding>) {
+pub(super) fn read(lines: &mut Lines<'_>, out: &mut Collector) {
     let free: Vec<(usize, &str)> = lines.free().collect();
     let mut k = 0;
     while k < free.len() {
