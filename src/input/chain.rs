@@ -51,10 +51,14 @@ static NESTED: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap()
 });
 
+/// The most links a chain is split into.
+pub const MAX_LINKS: usize = 32;
+
 /// Splits an error text into links, outermost first. A text without a chain is one link.
 pub fn split(text: &str) -> Vec<Link> {
     let mut links: Vec<Link> = Vec::new();
-    for piece in text.split("->") {
+    // Real chains have a handful of links; a runaway text is not split further.
+    for piece in text.splitn(MAX_LINKS, "->") {
         if piece.trim().is_empty() {
             continue;
         }

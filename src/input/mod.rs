@@ -82,6 +82,9 @@ impl FromStr for InputKind {
     }
 }
 
+/// The longest diagnostic kept, in bytes.
+pub const MAX_DIAGNOSTIC: usize = 16 * 1024;
+
 /// One delivery error found in the input.
 #[derive(Debug, Clone)]
 pub struct Finding {
@@ -113,7 +116,16 @@ pub struct Finding {
 impl Finding {
     /// A finding for `diagnostic`, with its chain and outer codes worked out.
     pub fn new(kind: InputKind, line: usize, diagnostic: impl Into<String>) -> Finding {
-        let diagnostic = diagnostic.into();
+        let mut diagnostic: String = diagnostic.into();
+        // Real replies are a few hundred bytes; a runaway "line" is cut, not matched whole.
+        if diagnostic.len() > MAX_DIAGNOSTIC {
+            let mut end = MAX_DIAGNOSTIC;
+            while !diagnostic.is_char_boundary(end) {
+                end -= 1;
+            }
+            diagnostic.truncate(end);
+            diagnostic.push('…');
+        }
         let chain = chain::split(&diagnostic);
         let (reply_code, status) = chain
             .first()

@@ -59,11 +59,37 @@ static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*(?:[^<>@\s]+\s+)*?[<(]?(?P<addr>[A-Za-z0-9._%+'\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,})[>)]?\s*(?:\(.*\))?\s*$").unwrap()
 });
 
+/// The first line of an NDR: a paste of several NDRs is read one NDR at a time.
+static START: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^\s*(?i-u:delivery has failed to these recipients|delivery is delayed to these recipients|your (?:message|e-mail) (?:wasn't|couldn't be|was not) delivered|your message to )|^\s*(?i-u:this is the mail system at host|\*\* address not found \*\*|\*\* message not delivered \*\*|\*\* delivery incomplete \*\*)",
+    )
+    .unwrap()
+});
+
 pub(super) fn read(lines: &mut Lines<'_>, out: &mut Collector) {
     let free: Vec<(usize, &str)> = lines.free().collect();
     if !free.iter().any(|(_, l)| MARKERS.is_match(l)) {
         return;
     }
+    let mut start = 0;
+    for k in 1..=free.len() {
+        if k == free.len() || START.is_match(free[k].1) {
+            let doc = &free[start..k];
+            if read_document(doc, out) {
+                // The whole NDR body is this reader's.
+                for (idx, _) in doc {
+                    lines.taken[*idx] = true;
+                }
+            }
+            start = k;
+        }
+    }
+}
+
+/// Reads one NDR; false when it holds no error line this reader knows (its lines are then
+/// left to the bare-reply reader).
+fn read_document(free: &[(usize, &str)], out: &mut Collector) -> bool {
     let mut generating: Option<String> = None;
     let mut recipient: Option<String> = None;
     let mut recipients_listed: Vec<String> = Vec::new();
@@ -264,8 +290,7 @@ pub(super) fn read(lines: &mut Lines<'_>, out: &mut Collector) {
         findings.push(Finding::new(InputKind::NdrText, line, text));
     }
     if findings.is_empty() {
-        // An NDR whose error lines we do not know: leave the lines to the bare-reply reader.
-        return;
+        return false;
     }
     // "Server at …" lines are a history, newest first: the first is the error, the rest are
     // earlier attempts that may say more.
@@ -296,10 +321,7 @@ pub(super) fn read(lines: &mut Lines<'_>, out: &mut Collector) {
         }
         out.push(f);
     }
-    // The whole NDR body is this reader's.
-    for (idx, _) in free {
-        lines.taken[idx] = true;
-    }
+    true
 }
 
 /// `first` joined with the indented continuation lines that follow it (folded headers,
