@@ -59,6 +59,22 @@ pub enum Command {
         #[arg(long, value_name = "KIND", value_parser = ["ndr-text", "get-queue", "protocol-log", "smtp-line"])]
         input_kind: Option<String>,
     },
+    /// Scan many bounces: files, directories of .eml, mbox files, Maildir folders, globs, `-`.
+    ///
+    /// Reads in parallel and prints one line per failed recipient (or, with `--format jsonl`,
+    /// one JSON finding per line and `{"source", "error"}` for an input that cannot be read),
+    /// then a summary. Exit status: 0 failures found, 1 none, 2 an input could not be read.
+    Scan {
+        /// What to read.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Messages read per parallel batch.
+        #[arg(long, default_value_t = 256, hide = true)]
+        batch: usize,
+        /// Leave out the summary table.
+        #[arg(long)]
+        no_summary: bool,
+    },
     /// Show one knowledge entry by id or code (`5.4.300`, `550 5.4.300`, `#5.4.300`).
     Show {
         /// An entry id or a code.

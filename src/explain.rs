@@ -129,10 +129,15 @@ pub fn report(kb: &KnowledgeBase, f: &Finding) -> FindingReport {
         .iter()
         .map(match_report)
         .collect();
-    let category = matches
-        .first()
-        .map(|m| m.category.clone())
-        .unwrap_or_else(|| category_from_codes(f).to_owned());
+    let category = match f.context.get("report").map(String::as_str) {
+        Some("feedback") => "feedback".to_owned(),
+        Some("auto-reply") => "vacation".to_owned(),
+        _ => matches
+            .first()
+            .map(|m| m.category.clone())
+            .or_else(|| crate::reasons::classify(&f.diagnostic).map(str::to_owned))
+            .unwrap_or_else(|| category_from_codes(f).to_owned()),
+    };
     let permanent = f
         .status
         .map(|s| s.is_permanent())

@@ -18,6 +18,8 @@ pub mod explain;
 pub mod input;
 pub mod kb;
 pub mod matcher;
+pub mod reasons;
 pub mod render;
+pub mod scan;
 
 pub use error::{Error, ErrorKind, Result};

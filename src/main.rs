@@ -60,6 +60,14 @@ fn run(cli: Cli) -> Result<u8> {
             let kind = input_kind.map(|k| k.parse::<InputKind>()).transpose()?;
             explain(&kb, &renderer, g.format, &files, kind)
         }
+        Command::Scan {
+            paths,
+            batch,
+            no_summary,
+        } => {
+            let kb = KnowledgeBase::load(&g.kb)?;
+            scan(&kb, g.format, &paths, batch, !no_summary)
+        }
         Command::Show { query } => {
             let kb = KnowledgeBase::load(&g.kb)?;
             show(&kb, &renderer, g.format, &query.join(" "))
@@ -136,6 +144,99 @@ fn explain(
     }
     print(&renderer.explanation(&all, format)?)?;
     Ok(if recognised { 0 } else { 1 })
+}
+
+fn scan(
+    kb: &KnowledgeBase,
+    format: Format,
+    paths: &[PathBuf],
+    batch: usize,
+    summary: bool,
+) -> Result<u8> {
+    use ndr::scan::{Outcome, Summary};
+    let mut totals = Summary::default();
+    let mut failed = None;
+    let progress = io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {pos} inputs read, {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar
+    });
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    ndr::scan::scan(kb, paths, batch, |o: Outcome| {
+        if failed.is_some() {
+            return;
+        }
+        totals.add(&o);
+        if let Some(bar) = &progress {
+            bar.inc(1);
+            bar.set_message(format!("{} failed recipients", totals.findings));
+        }
+        let text = match (&o.result, format) {
+            (Err(e), Format::Json | Format::Jsonl) => ndr::render::json_line(
+                &serde_json::json!({"source": o.source, "message": o.message, "error": e}),
+            ),
+            (Err(e), _) => Ok(format!(
+                "{}#{}: error: {e}
+",
+                o.source, o.message
+            )),
+            (Ok(f), Format::Json | Format::Jsonl) if f.is_empty() => ndr::render::json_line(
+                &serde_json::json!({"source": o.source, "message": o.message, "none": "no delivery failure found"}),
+            ),
+            (Ok(findings), Format::Json | Format::Jsonl) => findings
+                .iter()
+                .map(ndr::render::json_line)
+                .collect::<Result<String>>(),
+            (Ok(findings), _) => Ok(findings
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{}#{}\t{}\t{}\t{}\t{}\n",
+                        f.source,
+                        f.message,
+                        f.recipient.as_deref().unwrap_or("-"),
+                        f.status.as_deref().unwrap_or("-"),
+                        f.category,
+                        f.matches.first().map_or("-", |m| m.id.as_str())
+                    )
+                })
+                .collect()),
+        };
+        match text.and_then(|t| {
+            out.write_all(t.as_bytes())
+                .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))
+        }) {
+            Ok(()) => {}
+            Err(e) => failed = Some(e),
+        }
+    });
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if summary {
+        let table = totals.table();
+        if matches!(format, Format::Json | Format::Jsonl) {
+            let _ = write!(io::stderr(), "{table}");
+        } else {
+            out.write_all(format!("\n{table}").as_bytes())
+                .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+        }
+    }
+    out.flush()
+        .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+    Ok(if totals.unreadable > 0 {
+        2
+    } else if totals.findings > 0 {
+        0
+    } else {
+        1
+    })
 }
 
 fn show(kb: &KnowledgeBase, renderer: &Renderer, format: Format, query: &str) -> Result<u8> {

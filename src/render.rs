@@ -18,6 +18,8 @@ pub enum Format {
     Markdown,
     /// JSON (DESIGN.md §7), for scripts and ticketing systems.
     Json,
+    /// One JSON finding per line, for streams and batch jobs.
+    Jsonl,
 }
 
 /// The template environment with the `style` filter bound to a colour choice.
@@ -103,6 +105,7 @@ impl Renderer {
     pub fn explanation(&self, e: &Explanation, format: Format) -> Result<String> {
         match format {
             Format::Json => json(e),
+            Format::Jsonl => e.findings.iter().map(json_line).collect(),
             Format::Text => self.render(
                 "explain.txt.j2",
                 context! { findings => Serde(&e.findings), input_kind => &e.input_kind },
@@ -117,7 +120,7 @@ impl Renderer {
     /// Renders one knowledge entry (`ndr show`).
     pub fn entry(&self, e: &Entry, format: Format) -> Result<String> {
         match format {
-            Format::Json => json(e),
+            Format::Json | Format::Jsonl => json(e),
             Format::Text => self.render("entry.txt.j2", context! { e => Serde(e) }),
             Format::Markdown => self.render("article.md.j2", context! { e => Serde(e) }),
         }
@@ -127,6 +130,13 @@ impl Renderer {
 /// Pretty JSON of any serializable value, with a final newline.
 pub fn json<T: Serialize + ?Sized>(v: &T) -> Result<String> {
     serde_json::to_string_pretty(v)
+        .map(|s| s + "\n")
+        .map_err(|e| Error::new(ErrorKind::Render, format!("JSON: {e}")))
+}
+
+/// Compact JSON of any serializable value on one line, with a final newline.
+pub fn json_line<T: Serialize + ?Sized>(v: &T) -> Result<String> {
+    serde_json::to_string(v)
         .map(|s| s + "\n")
         .map_err(|e| Error::new(ErrorKind::Render, format!("JSON: {e}")))
 }

@@ -5,9 +5,11 @@
 //! property blocks, then NDR text, and whatever is left is scanned for bare SMTP replies.
 //! Findings about the same remote host are then explained together.
 
+mod bounce_text;
 pub mod chain;
 pub mod decode;
 mod get_queue;
+pub mod message;
 mod ndr_text;
 mod protocol_log;
 mod smtp_line;
@@ -34,6 +36,8 @@ pub enum InputKind {
     SmtpLine,
     /// Free text none of the readers understood, kept only when an entry recognises it.
     Text,
+    /// An RFC 5322 message: a saved bounce, one message of an mbox or a Maildir.
+    Message,
 }
 
 impl InputKind {
@@ -53,6 +57,7 @@ impl InputKind {
             InputKind::ProtocolLog => "protocol-log",
             InputKind::SmtpLine => "smtp-line",
             InputKind::Text => "text",
+            InputKind::Message => "message",
         }
     }
 }
@@ -268,6 +273,25 @@ pub struct Reading {
 /// part of the text it recognises.
 pub fn read(bytes: &[u8], source: &str, kind: Option<InputKind>) -> Result<Reading> {
     let text = decode::decode(bytes, source)?;
+    let is_message = match kind {
+        Some(InputKind::Message) => true,
+        Some(_) => false,
+        None => message::looks_like_message(&text),
+    };
+    if is_message {
+        // mail-parser decodes charsets itself: hand it the raw bytes when they are UTF-8
+        // compatible, else the decoded text.
+        let raw: &[u8] = if std::str::from_utf8(bytes).is_ok() {
+            bytes
+        } else {
+            text.as_bytes()
+        };
+        let m = message::read_message(raw, source, 0)?;
+        return Ok(Reading {
+            kind: InputKind::Message.name().to_owned(),
+            findings: m.findings,
+        });
+    }
     Ok(read_text(&text, source, kind))
 }
 
@@ -288,7 +312,7 @@ pub fn read_text(text: &str, source: &str, kind: Option<InputKind>) -> Reading {
             InputKind::GetQueue => get_queue::read(&mut lines, &mut collector),
             InputKind::NdrText => ndr_text::read(&mut lines, &mut collector),
             InputKind::SmtpLine => smtp_line::read(&mut lines, &mut collector),
-            InputKind::Text => {}
+            InputKind::Text | InputKind::Message => {}
         }
     }
     let mut findings = collector.into_findings();
