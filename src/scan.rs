@@ -39,7 +39,11 @@ pub struct Outcome {
 }
 
 /// An mbox being streamed: its name, the next message index, the messages.
-type OpenMbox = (String, usize, MessageIterator<BufReader<Box<dyn Read + Send>>>);
+type OpenMbox = (
+    String,
+    usize,
+    MessageIterator<BufReader<Box<dyn Read + Send>>>,
+);
 
 /// Enumerates the units under `paths` lazily: directories are walked in name order, Maildir
 /// folders read from `cur/` and `new/`, mbox files streamed message by message.

@@ -534,7 +534,12 @@ fn looks_like_bounce(subject: &str, from: &str) -> bool {
 fn first_paragraphs(text: &str) -> String {
     let mut out = String::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        if line.starts_with("-----") || line.to_ascii_lowercase().starts_with("original message") {
+        // Decoration lines (`------- Failure Reasons --------`) head sections: skip them
+        // before the text starts, stop at them after.
+        if line.starts_with("---") || line.starts_with("===") {
+            if out.is_empty() {
+                continue;
+            }
             break;
         }
         if !out.is_empty() {

@@ -12,7 +12,7 @@ use super::{Collector, Finding, InputKind, Lines};
 
 static MARKERS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i-u:delivery has failed to these recipients|diagnostic information for administrators|remote server returned|generating server|your message (?:wasn't|couldn't be|was not) delivered|delivery is delayed to these recipients|#smtp#|more info for email admins|reported error:|original message headers|this is the mail system at host|\bsaid:|the response (?:from the remote server )?was:|^diagnostic-code:|^final-recipient:|\*\* address not found \*\*|mail delivery (?:subsystem|system))|(?i-u:server at )\S+.*(?i-u: returned)|##\s*$",
+        r"(?i-u:delivery has failed to these recipients|diagnostic information for administrators|remote server returned|generating server|your message (?:wasn't|couldn't be|was not) delivered|delivery is delayed to these recipients|#smtp#|more info for email admins|reported error:|original message headers|this is the mail system at host|\bsaid:|the response (?:from the remote server )?was:|^diagnostic-code:|^final-recipient:|\*\* address not found \*\*|mail delivery (?:subsystem|system)|this message was created automatically by mail delivery software|could not be delivered to one or more of its recipients|the following address\(es\) failed)|(?i-u:server at )\S+.*(?i-u: returned)|##\s*$",
     )
     .unwrap()
 });
@@ -62,7 +62,7 @@ static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
 /// The first line of an NDR: a paste of several NDRs is read one NDR at a time.
 static START: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^\s*(?i-u:delivery has failed to these recipients|delivery is delayed to these recipients|your (?:message|e-mail) (?:wasn't|couldn't be|was not) delivered|your message to )|^\s*(?i-u:this is the mail system at host|\*\* address not found \*\*|\*\* message not delivered \*\*|\*\* delivery incomplete \*\*)",
+        r"^\s*(?i-u:delivery has failed to these recipients|delivery is delayed to these recipients|your (?:message|e-mail) (?:wasn't|couldn't be|was not) delivered|your message to |this message was created automatically by mail delivery software)|^\s*(?i-u:this is the mail system at host|\*\* address not found \*\*|\*\* message not delivered \*\*|\*\* delivery incomplete \*\*)",
     )
     .unwrap()
 });
@@ -130,7 +130,14 @@ fn read_document(free: &[(usize, &str)], out: &mut Collector) -> bool {
             continue;
         }
         if let Some(c) = POSTFIX.captures(line) {
-            let (mut text, used) = continued(&free[k..], c.name("text").map_or("", |m| m.as_str()));
+            let first = c.name("text").map_or("", |m| m.as_str());
+            // qmail and others put the reason on the lines below `<addr>:`, unindented.
+            let (mut text, used) = if first.trim().is_empty() {
+                let (t, n) = continued_block(&free[k + 1..]);
+                (t, n + 1)
+            } else {
+                continued(&free[k..], first)
+            };
             let mut f_host = None;
             if let Some(h) = POSTFIX_HOST.captures(&text) {
                 f_host = Some((h["host"].to_owned(), h["ip"].to_owned()));
@@ -195,8 +202,28 @@ fn read_document(free: &[(usize, &str)], out: &mut Collector) -> bool {
             if in_header_list {
                 recipients_listed.push(addr.clone());
             }
-            recipient = Some(addr);
-            k += 1;
+            recipient = Some(addr.clone());
+            // Exim and others indent the reason under the address it belongs to.
+            let indent = line.len() - line.trim_start().len();
+            let mut block = String::new();
+            let mut used = 1;
+            while let Some((nidx, next)) = free.get(k + used) {
+                let deeper = next.len() - next.trim_start().len() > indent;
+                if *nidx != idx + used || next.trim().is_empty() || !deeper {
+                    break;
+                }
+                if !block.is_empty() {
+                    block.push(' ');
+                }
+                block.push_str(next.trim());
+                used += 1;
+            }
+            if !block.is_empty() {
+                let mut f = Finding::new(InputKind::NdrText, idx + 2, block);
+                f.recipient = Some(addr);
+                findings.push(f);
+            }
+            k += used;
             continue;
         }
         if in_header_list && !line.trim().is_empty() {
