@@ -108,6 +108,25 @@ fn sisimai_corpus_accuracy() {
             }
         }
     }
+    // Per sender (the file name without its number): labelled, found, category agreement.
+    let mut vendors: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    for e in &labelled {
+        let name = e.file.trim_start_matches("eml/").trim_end_matches(".eml");
+        let vendor = name.rsplit_once('-').map_or(name, |(v, _)| v).to_owned();
+        let want = e.recipient.as_deref().unwrap().to_lowercase();
+        let reason = e.reason.clone().unwrap_or_else(|| "undefined".into());
+        let got = ours
+            .get(&e.file)
+            .and_then(|v| v.iter().find(|(r, _, _)| *r == want));
+        let row = vendors.entry(vendor).or_default();
+        row.0 += 1;
+        if let Some((_, c, _)) = got {
+            row.1 += 1;
+            if *c == reason {
+                row.2 += 1;
+            }
+        }
+    }
     let mut extra = 0;
     for (file, v) in &ours {
         let wanted: Vec<String> = expected
@@ -148,6 +167,15 @@ fn sisimai_corpus_accuracy() {
             "  {want:>15} -> {got:<15} {count:>4}  {}",
             ex.iter().take(3).cloned().collect::<Vec<_>>().join(" ")
         );
+    }
+    eprintln!("per sender (labelled / found / category agrees), weakest first:");
+    let mut rows: Vec<_> = vendors.into_iter().collect();
+    rows.sort_by(|a, b| {
+        let score = |r: &(usize, usize, usize)| (r.1 + r.2) as f64 / (2 * r.0) as f64;
+        score(&a.1).total_cmp(&score(&b.1)).then(a.0.cmp(&b.0))
+    });
+    for (v, (n, f, c)) in rows.iter().take(25) {
+        eprintln!("  {v:<28} {n:>3} {f:>3} {c:>3}");
     }
     assert_eq!(inputs, 423, "every message of the corpus is read");
     assert!(

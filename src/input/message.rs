@@ -401,6 +401,7 @@ pub fn read_message(bytes: &[u8], source: &str, index: usize) -> Result<MessageR
             }
         }
     }
+    let mut findings = one_per_recipient(findings);
     // Findings still without a recipient take the bounce's only candidate address, or the
     // candidates in order when there are as many as findings.
     let missing = findings.iter().filter(|f| f.recipient.is_none()).count();
@@ -428,6 +429,72 @@ const AUTO_SUBJECT: &[&str] = &[
     "abwesenheitsnotiz",
     "réponse automatique",
 ];
+
+/// A reply that names its recipient: `550 <a@example.com>... User unknown`,
+/// `550 5.1.1 <a@example.com>: Recipient address rejected`.
+static INLINE_RECIPIENT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"^\s*(?:<<<\s*)?[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?<(?P<addr>[^<>\s]+@[^<>\s]+)>",
+    )
+    .unwrap()
+});
+
+/// Every failed recipient once: a reply naming its recipient gets it; further findings for
+/// the same recipient (a transcript repeating the reply, an earlier attempt) become related
+/// lines of the first; findings without a recipient, when others have one, are attached to
+/// the recipient whose domain they mention (else the first).
+fn one_per_recipient(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    let mut orphans: Vec<Finding> = Vec::new();
+    for mut f in findings {
+        if f.recipient.is_none()
+            && let Some(c) = INLINE_RECIPIENT.captures(&f.diagnostic)
+        {
+            f.recipient = Some(c["addr"].to_owned());
+        }
+        let Some(r) = f.recipient.clone() else {
+            orphans.push(f);
+            continue;
+        };
+        match out.iter_mut().find(|o| {
+            o.recipient
+                .as_deref()
+                .is_some_and(|x| x.eq_ignore_ascii_case(&r))
+        }) {
+            Some(first) => {
+                if first.diagnostic != f.diagnostic && !first.related.contains(&f.diagnostic) {
+                    first.related.push(f.diagnostic);
+                }
+            }
+            None => out.push(f),
+        }
+    }
+    if out.is_empty() {
+        return orphans;
+    }
+    for o in orphans {
+        let lower = o.diagnostic.to_ascii_lowercase();
+        let at = out
+            .iter()
+            .position(|f| {
+                f.recipient
+                    .as_deref()
+                    .and_then(|r| r.rsplit_once('@'))
+                    .is_some_and(|(_, d)| lower.contains(&d.to_ascii_lowercase()))
+            })
+            .unwrap_or(0);
+        // Another error of the same bounce, kept for the reader but not matched as this
+        // recipient's cause.
+        let other = out[at].context.entry("other_errors".into()).or_default();
+        if !other.contains(&o.diagnostic) {
+            if !other.is_empty() {
+                other.push_str(" | ");
+            }
+            other.push_str(&o.diagnostic);
+        }
+    }
+    out
+}
 
 /// The most recipients one bounce is read as naming.
 const MAX_RECIPIENTS: usize = 50;

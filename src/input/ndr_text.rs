@@ -12,7 +12,7 @@ use super::{Collector, Finding, InputKind, Lines};
 
 static MARKERS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i-u:delivery has failed to these recipients|diagnostic information for administrators|remote server returned|generating server|your message (?:wasn't|couldn't be|was not) delivered|delivery is delayed to these recipients|#smtp#|more info for email admins|reported error:|original message headers|this is the mail system at host|\bsaid:|the response (?:from the remote server )?was:|^diagnostic-code:|^final-recipient:|\*\* address not found \*\*|mail delivery (?:subsystem|system)|this message was created automatically by mail delivery software|could not be delivered to one or more of its recipients|the following address\(es\) failed)|(?i-u:server at )\S+.*(?i-u: returned)|##\s*$",
+        r"(?i-u:delivery has failed to these recipients|diagnostic information for administrators|remote server returned|generating server|your message (?:wasn't|couldn't be|was not) delivered|delivery is delayed to these recipients|#smtp#|more info for email admins|reported error:|original message headers|this is the mail system at host|\bsaid:|the response (?:from the remote server )?was:|^diagnostic-code:|^final-recipient:|\*\* address not found \*\*|mail delivery (?:subsystem|system)|this message was created automatically by mail delivery software|could not be delivered to one or more of its recipients|the following address\(es\) failed|transcript of session follows|the following addresses had permanent fatal errors|the original message was received at)|(?i-u:server at )\S+.*(?i-u: returned)|##\s*$",
     )
     .unwrap()
 });
@@ -55,6 +55,18 @@ static RESPONSE_WAS: LazyLock<Regex> = LazyLock::new(|| {
 static DSN_FIELD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?P<key>(?i-u:final-recipient|original-recipient|action|status|remote-mta|diagnostic-code)):\s*(?P<value>.*)$").unwrap()
 });
+/// Sendmail's transcript: `While talking to mx.example.com:`, `>>> RCPT To:<a@b>`, `<<< 550 …`,
+/// then a summary per recipient `550 <a@b>... User unknown` (or per host `… (smtp)... …`).
+static TALKING: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*(?i-u:while talking to) (?P<host>[^\s:]+):?\s*$").unwrap());
+static SENT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*>>> (?P<cmd>.*)$").unwrap());
+static RECEIVED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\s*<<< (?P<reply>.*)$").unwrap());
+static SUMMARY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(?P<code>[245]\d\d) <(?P<addr>[^<>\s]+@[^<>\s]+)>\.\.\. (?P<text>.*)$")
+        .unwrap()
+});
+static HOST_SUMMARY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*[245]\d\d \S+ \((?i-u:e?smtp|local)\)\.\.\. ").unwrap());
 static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*(?:[^<>@\s]+\s+)*?[<(]?(?P<addr>[A-Za-z0-9._%+'\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,})[>)]?\s*(?:\(.*\))?\s*$").unwrap()
 });
@@ -99,6 +111,9 @@ fn read_document(free: &[(usize, &str)], out: &mut Collector) -> bool {
     let mut dsn_recipient: Option<String> = None;
     let mut dsn_status: Option<String> = None;
     let mut dsn_remote: Option<String> = None;
+    // Sendmail transcript state: the host being talked to and its last reply.
+    let mut talking: Option<String> = None;
+    let mut reply: Option<String> = None;
     let mut k = 0;
     while k < free.len() {
         let (idx, line) = free[k];
@@ -126,6 +141,53 @@ fn read_document(free: &[(usize, &str)], out: &mut Collector) -> bool {
             } else {
                 generating = Some(host);
             }
+            k += 1;
+            continue;
+        }
+        if let Some(c) = TALKING.captures(line) {
+            talking = Some(c["host"].to_owned());
+            reply = None;
+            k += 1;
+            continue;
+        }
+        if SENT.is_match(line) {
+            reply = None;
+            k += 1;
+            continue;
+        }
+        if let Some(c) = RECEIVED.captures(line) {
+            // Multi-line replies (`<<< 550-…`, `<<< 550 …`) are joined.
+            let r = c["reply"].trim().to_owned();
+            reply = Some(match reply.take() {
+                Some(prev) if prev.len() >= 4 && prev.as_bytes()[3] == b'-' => {
+                    format!("{prev} {r}")
+                }
+                _ => r,
+            });
+            k += 1;
+            continue;
+        }
+        if let Some(c) = SUMMARY.captures(line) {
+            // The remote's own reply says more than Sendmail's summary of it.
+            let summary = format!("{} {}", &c["code"], &c["text"]);
+            let mut f = Finding::new(
+                InputKind::NdrText,
+                idx + 1,
+                reply.clone().unwrap_or_else(|| summary.clone()),
+            );
+            if reply.is_some() {
+                f.related.push(summary);
+            }
+            f.recipient = Some(c["addr"].to_owned());
+            if let Some(h) = &talking {
+                f.set("remote_server", h);
+            }
+            findings.push(f);
+            k += 1;
+            continue;
+        }
+        if HOST_SUMMARY.is_match(line) {
+            // Sendmail's per-host line repeats what the per-recipient line says.
             k += 1;
             continue;
         }
