@@ -276,7 +276,7 @@ pub fn read_message(bytes: &[u8], source: &str, index: usize) -> Result<MessageR
     // The human-readable part, read like a paste: it may carry the reply the DSN lacks.
     let text_findings = {
         let mut lines = Lines::new(&human);
-        let mut c = Collector::default();
+        let mut c = Collector::per_recipient();
         ndr_text::read(&mut lines, &mut c);
         smtp_line::read(&mut lines, &mut c);
         c.into_findings()

@@ -173,16 +173,32 @@ impl Finding {
 #[derive(Default)]
 pub(crate) struct Collector {
     items: Vec<Finding>,
-    index: HashMap<(InputKind, String), usize>,
+    index: HashMap<(InputKind, String, Option<String>), usize>,
     counts: Vec<usize>,
+    /// Keep recipients apart: a bounce reports every failed recipient once, even when two
+    /// failed with the same words. A paste folds them.
+    per_recipient: bool,
 }
 
 /// How many distinct values of a repeated error's recipients or IPs are listed.
 const MAX_DISTINCT: usize = 10;
 
 impl Collector {
+    /// A collector that never folds findings of different recipients together.
+    pub fn per_recipient() -> Collector {
+        Collector {
+            per_recipient: true,
+            ..Collector::default()
+        }
+    }
+
     pub fn push(&mut self, f: Finding) {
-        let key = (f.kind, f.diagnostic.clone());
+        let who = if self.per_recipient {
+            f.recipient.as_ref().map(|r| r.to_ascii_lowercase())
+        } else {
+            None
+        };
+        let key = (f.kind, f.diagnostic.clone(), who);
         match self.index.get(&key) {
             Some(&i) => {
                 self.counts[i] += 1;
