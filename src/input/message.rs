@@ -222,20 +222,52 @@ pub fn read_message(bytes: &[u8], source: &str, index: usize) -> Result<MessageR
     // Feedback-loop reports (RFC 5965) are complaints, not bounces.
     if let Some(fb) = feedback {
         let (fields, _) = parse_dsn(&fb);
-        let mut f = Finding::new(
-            InputKind::Message,
-            1,
-            format!(
-                "feedback report: {}",
-                field(&fields, "Feedback-Type").unwrap_or("abuse")
-            ),
+        let text = format!(
+            "feedback report: {}",
+            field(&fields, "Feedback-Type").unwrap_or("abuse")
         );
-        f.recipient = field(&fields, "Original-Rcpt-To")
-            .or(field(&fields, "Removal-Recipient"))
-            .map(clean_address);
-        context(&mut f);
-        f.set("report", "feedback");
-        return Ok(finish(vec![f], source, index, "feedback"));
+        // Who complained: every Original-Rcpt-To (RFC 6650), else the returned message's To.
+        let mut who: Vec<String> = fields
+            .iter()
+            .filter(|(k, _)| {
+                k.eq_ignore_ascii_case("Original-Rcpt-To")
+                    || k.eq_ignore_ascii_case("Removal-Recipient")
+            })
+            .map(|(_, v)| clean_address(v))
+            .filter(|a| a.contains('@'))
+            .collect();
+        if who.is_empty() {
+            who = message
+                .parts
+                .iter()
+                .filter_map(|p| p.message())
+                .filter_map(|m| m.to())
+                .flat_map(|to| {
+                    to.iter()
+                        .filter_map(|a| a.address().map(str::to_owned))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+        }
+        let names: Vec<Option<String>> = if who.is_empty() {
+            vec![None]
+        } else {
+            who.into_iter().map(Some).collect()
+        };
+        let findings = names
+            .into_iter()
+            .map(|r| {
+                let mut f = Finding::new(InputKind::Message, 1, text.clone());
+                f.recipient = r;
+                context(&mut f);
+                f.set("report", "feedback");
+                if let Some(v) = field(&fields, "Source-IP") {
+                    f.set("source_ip", v);
+                }
+                f
+            })
+            .collect();
+        return Ok(finish(findings, source, index, "feedback"));
     }
 
     // Auto-replies (RFC 3834) are answers, not failures.
