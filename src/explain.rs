@@ -135,6 +135,7 @@ pub fn report(kb: &KnowledgeBase, f: &Finding) -> FindingReport {
         _ => matches
             .first()
             .map(|m| m.category.clone())
+            .or_else(|| specific_category(f).map(str::to_owned))
             .or_else(|| crate::reasons::classify(&f.diagnostic).map(str::to_owned))
             .unwrap_or_else(|| category_from_codes(f).to_owned()),
     };
@@ -242,6 +243,28 @@ pub fn snake_case(name: &str) -> String {
     out
 }
 
+/// The category of an enhanced code whose detail says exactly what happened (a moved mailbox,
+/// a full one, an expired message); such a code outweighs the words around it. `None` for
+/// codes whose meaning depends on the text (X.0.0, X.7.1 and the like).
+pub fn specific_category(f: &Finding) -> Option<&'static str> {
+    let s = f.status?;
+    matches!(
+        (s.subject, s.detail),
+        (1, 1)
+            | (1, 2)
+            | (1, 6)
+            | (1, 7)
+            | (1, 8)
+            | (1, 10)
+            | (2, 2)
+            | (2, 3)
+            | (3, 4)
+            | (4, 7)
+            | (7, 25)
+    )
+    .then(|| category_from_codes(f))
+}
+
 /// A category when no entry matched, from the codes alone.
 pub fn category_from_codes(f: &Finding) -> &'static str {
     let Some(s) = f.status else {
@@ -255,9 +278,12 @@ pub fn category_from_codes(f: &Finding) -> &'static str {
         };
     };
     match (s.subject, s.detail) {
-        (1, 1) | (1, 10) | (1, 6) => "userunknown",
+        (1, 1) => "userunknown",
+        (1, 6) => "hasmoved",
+        (1, 10) => "notaccept",
         (1, 2) => "hostunknown",
-        (1, 3) | (1, 7) => "syntaxerror",
+        (1, 3) => "syntaxerror",
+        (1, 7) | (1, 8) => "rejected",
         (1, _) => "rejected",
         (2, 1) => "suspend",
         (2, 2) => "mailboxfull",
@@ -274,6 +300,7 @@ pub fn category_from_codes(f: &Finding) -> &'static str {
         (6, _) => "contenterror",
         (7, 1) => "rejected",
         (7, 8) | (7, 9) | (7, 11) | (7, 12) | (7, 13) => "authfailure",
+        (7, 25) => "requireptr",
         (7, 23..=27) | (7, 20..=22) => "authfailure",
         (7, 28) => "ratelimited",
         (7, _) => "securityerror",
