@@ -24,6 +24,16 @@ fn main() {
             .ok()
             .filter(|v| v.is_object());
         let json = value.as_ref().map(|v| v.to_string());
+        // What matching needs, so that a full entry is parsed only when it is shown.
+        let index = value.as_ref().map(|v| {
+            let mut m = serde_json::Map::new();
+            for key in ["id", "role", "codes", "tokens", "patterns"] {
+                if let Some(x) = v.get(key) {
+                    m.insert(key.to_owned(), x.clone());
+                }
+            }
+            serde_json::Value::Object(m).to_string()
+        });
         // The literal prefixes of every pattern, for the prefilter (see kb::CompiledPattern).
         let prefixes: Vec<Option<Vec<String>>> = value
             .as_ref()
@@ -41,7 +51,7 @@ fn main() {
             .unwrap_or_default();
         writeln!(
             out,
-            "    EmbeddedFile {{ relative: {rel:?}, yaml: include_str!({:?}), json: {json:?}, prefixes: &{} }},",
+            "    EmbeddedFile {{ relative: {rel:?}, yaml: include_str!({:?}), json: {json:?}, index: {index:?}, prefixes: &{} }},",
             path.display(),
             rust_prefixes(&prefixes)
         )

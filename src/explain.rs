@@ -174,7 +174,7 @@ pub fn report(kb: &KnowledgeBase, f: &Finding) -> FindingReport {
 }
 
 fn match_report(m: &Match<'_>) -> MatchReport {
-    let e = &m.entry.entry;
+    let e = m.entry.entry();
     MatchReport {
         id: e.id.clone(),
         title: e.title.clone(),

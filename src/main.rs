@@ -242,7 +242,7 @@ fn scan(
 fn show(kb: &KnowledgeBase, renderer: &Renderer, format: Format, query: &str) -> Result<u8> {
     let q = query.trim();
     if let Some(e) = kb.get(q) {
-        print(&renderer.entry(&e.entry, format)?)?;
+        print(&renderer.entry(e.entry(), format)?)?;
         return Ok(0);
     }
     let candidates: Vec<&kb::Loaded> = match CodeQuery::parse(q) {
@@ -252,7 +252,7 @@ fn show(kb: &KnowledgeBase, renderer: &Renderer, format: Format, query: &str) ->
             kb.entries()
                 .iter()
                 .filter(|e| {
-                    e.entry.id.contains(&lower) || e.entry.title.to_lowercase().contains(&lower)
+                    e.id.contains(&lower) || e.entry().title.to_lowercase().contains(&lower)
                 })
                 .collect()
         }
@@ -285,12 +285,12 @@ fn show(kb: &KnowledgeBase, renderer: &Renderer, format: Format, query: &str) ->
             Ok(1)
         }
         [one] => {
-            print(&renderer.entry(&one.entry, format)?)?;
+            print(&renderer.entry(one.entry(), format)?)?;
             Ok(0)
         }
         many => {
             if format == Format::Json {
-                let ids: Vec<&str> = many.iter().map(|e| e.entry.id.as_str()).collect();
+                let ids: Vec<&str> = many.iter().map(|e| e.id.as_str()).collect();
                 print(&ndr::render::json(&ids)?)?;
             } else {
                 let mut text = format!(
@@ -298,7 +298,7 @@ fn show(kb: &KnowledgeBase, renderer: &Renderer, format: Format, query: &str) ->
                     many.len()
                 );
                 for e in many {
-                    text.push_str(&format!("  {:<52} {}\n", e.entry.id, e.entry.title));
+                    text.push_str(&format!("  {:<52} {}\n", e.id, e.entry().title));
                 }
                 print(&text)?;
             }
@@ -322,11 +322,11 @@ fn list(
                 .as_ref()
                 .is_none_or(|f| e.source.relative.starts_with(f))
         })
-        .filter(|e| category.as_ref().is_none_or(|c| &e.entry.category == c))
+        .filter(|e| category.as_ref().is_none_or(|c| &e.entry().category == c))
         .filter(|e| {
             system
                 .as_ref()
-                .is_none_or(|s| e.entry.applies_to.systems.iter().any(|x| x == s))
+                .is_none_or(|s| e.entry().applies_to.systems.iter().any(|x| x == s))
         })
         .collect();
     if format == Format::Json {
@@ -340,10 +340,10 @@ fn list(
         let out: Vec<Row<'_>> = rows
             .iter()
             .map(|e| Row {
-                id: &e.entry.id,
-                title: &e.entry.title,
-                category: &e.entry.category,
-                codes: &e.entry.codes,
+                id: &e.id,
+                title: &e.entry().title,
+                category: &e.entry().category,
+                codes: &e.entry().codes,
             })
             .collect();
         print(&ndr::render::json(&out)?)?;
@@ -352,9 +352,9 @@ fn list(
         for e in &rows {
             text.push_str(&format!(
                 "{:<52} {:<16} {}\n",
-                e.entry.id,
-                e.entry.codes.join(", "),
-                e.entry.title
+                e.id,
+                e.entry().codes.join(", "),
+                e.entry().title
             ));
         }
         print(&text)?;

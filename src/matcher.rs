@@ -101,10 +101,7 @@ pub fn match_finding<'kb>(kb: &'kb KnowledgeBase, finding: &Finding) -> Vec<Matc
             out.push(m);
         }
     }
-    out.sort_by(|(a, ra), (b, rb)| {
-        rb.cmp(ra)
-            .then_with(|| a.entry.entry.id.cmp(&b.entry.entry.id))
-    });
+    out.sort_by(|(a, ra), (b, rb)| rb.cmp(ra).then_with(|| a.entry.id.cmp(&b.entry.id)));
     // Scores are shown to people and scripts: keep them in rank order.
     let mut cap = 1.0f64;
     out.into_iter()
@@ -184,21 +181,24 @@ fn match_entry<'kb>(
     let mut hinted: Vec<&str> = Vec::new();
     let mut captures = BTreeMap::new();
     for p in patterns.iter().map(|&i| &loaded.patterns[i]) {
-        let Some(regex) = p.regex() else { continue };
         let mut found = false;
         for t in texts {
-            let Some(caps) = regex.captures(t.text) else {
+            // The regex runs only where one of its literal prefixes occurs.
+            if let Some(ps) = &p.prefixes
+                && !ps.iter().any(|lit| t.lower.contains(lit.as_str()))
+            {
+                continue;
+            }
+            let Some(hit) = p.find(t.text) else {
                 continue;
             };
-            for name in regex.capture_names().flatten() {
-                if let Some(v) = caps.name(name) {
-                    captures
-                        .entry(name.to_owned())
-                        .or_insert_with(|| v.as_str().trim().to_owned());
-                }
+            for (name, v) in &hit.named {
+                captures
+                    .entry(name.clone())
+                    .or_insert_with(|| v.trim().to_owned());
             }
             if p.role == PatternRole::Match {
-                let whole = caps.get(0).map_or("", |m| m.as_str());
+                let whole = hit.whole.as_str();
                 if !found {
                     evidence.push(format!(
                         "pattern '{}' matched \"{}\" in {}",
@@ -219,7 +219,7 @@ fn match_entry<'kb>(
                 if p.role == PatternRole::Context {
                     evidence.push(format!(
                         "\"{}\" in {} points at cause '{c}'",
-                        clip(caps.get(0).map_or("", |m| m.as_str())),
+                        clip(&hit.whole),
                         t.label
                     ));
                 }
@@ -251,7 +251,7 @@ fn match_entry<'kb>(
         evidence.push(format!("code {shown} is one of this entry's codes"));
         hits += 1;
     }
-    let is_cause = loaded.entry.role == Role::Cause;
+    let is_cause = loaded.role == Role::Cause;
     // Rank: a root cause before a consequence or wrapper, then the deepest evidence, then the
     // strongest kind of evidence, then codes agreeing too, then the number of hits.
     let rank = Rank {
@@ -280,7 +280,7 @@ fn match_entry<'kb>(
                 .or_insert_with(|| domain.to_owned());
         }
     }
-    let causes = &loaded.entry.causes;
+    let causes = &loaded.entry().causes;
     let mut cause_order: Vec<usize> = hinted
         .iter()
         .filter_map(|h| causes.iter().position(|c| c.id == *h))

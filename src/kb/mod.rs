@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
-use regex::{Regex, RegexBuilder};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use serde::Deserialize;
 
 pub use model::*;
 
@@ -24,6 +24,7 @@ struct EmbeddedFile {
     relative: &'static str,
     yaml: &'static str,
     json: Option<&'static str>,
+    index: Option<&'static str>,
     /// Per pattern, the literal prefixes computed at build time.
     prefixes: &'static [Option<&'static [&'static str]>],
 }
@@ -55,11 +56,13 @@ pub struct SourceFile {
     /// Path relative to the knowledge root (`network/x.yaml`), for the folder rule.
     pub relative: PathBuf,
     /// The text.
-    pub text: String,
+    pub text: std::borrow::Cow<'static, str>,
     /// True for files embedded in the binary; files from disk override them.
     pub embedded: bool,
     /// The same entry as JSON, prepared at build time (loads much faster than YAML).
     pub json: Option<&'static str>,
+    /// Only what matching needs (id, role, codes, tokens, patterns), as JSON.
+    pub index: Option<&'static str>,
     /// Per pattern, literal prefixes prepared at build time (see [`prefixes_of`]).
     pub prefixes: Option<&'static [Option<&'static [&'static str]>]>,
 }
@@ -86,7 +89,9 @@ pub struct CompiledPattern {
     /// Lowercased literals one of which starts every match; `None` when the regex has no such
     /// finite set (it then runs on every text).
     pub prefixes: Option<Vec<String>>,
-    regex: OnceLock<Option<Regex>>,
+    lite: OnceLock<Option<regex_lite::Regex>>,
+    hot: OnceLock<Option<regex::bytes::Regex>>,
+    uses: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl CompiledPattern {
@@ -100,15 +105,21 @@ impl CompiledPattern {
             role: p.role,
             cause: p.cause.clone(),
             prefixes,
-            regex: OnceLock::new(),
+            lite: OnceLock::new(),
+            hot: OnceLock::new(),
+            uses: Default::default(),
         })
     }
 
-    /// The compiled regex (case-insensitive); `None` if it exceeds the size limit.
-    pub fn regex(&self) -> Option<&Regex> {
-        self.regex
+    /// Whether the pattern compiles (within the size limit).
+    pub fn compiles(&self) -> bool {
+        self.lite().is_some()
+    }
+
+    fn lite(&self) -> Option<&regex_lite::Regex> {
+        self.lite
             .get_or_init(|| {
-                RegexBuilder::new(&self.source)
+                regex_lite::RegexBuilder::new(&self.source)
                     .case_insensitive(true)
                     .size_limit(1 << 22)
                     .build()
@@ -116,13 +127,75 @@ impl CompiledPattern {
             })
             .as_ref()
     }
+
+    /// Finds the pattern in `text`: the whole match and the named groups.
+    ///
+    /// A pattern is first compiled with `regex-lite`, which compiles in microseconds (what
+    /// decides how fast one paste is answered); once it has run [`HOT_AFTER`] times (a scan
+    /// of many bounces), it is compiled again as a full `regex` with a lazy DFA, which matches
+    /// many times faster. Both use ASCII classes and ASCII case folding, so the answer does
+    /// not depend on which one ran.
+    pub fn find(&self, text: &str) -> Option<PatternHit> {
+        let uses = self.uses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if uses >= HOT_AFTER
+            && let Some(hot) = self
+                .hot
+                .get_or_init(|| {
+                    regex::bytes::RegexBuilder::new(&self.source)
+                        .case_insensitive(true)
+                        .unicode(false)
+                        .size_limit(1 << 22)
+                        .build()
+                        .ok()
+                })
+                .as_ref()
+        {
+            let caps = hot.captures(text.as_bytes())?;
+            let s = |m: regex::bytes::Match<'_>| String::from_utf8_lossy(m.as_bytes()).into_owned();
+            return Some(PatternHit {
+                whole: caps.get(0).map(s).unwrap_or_default(),
+                named: hot
+                    .capture_names()
+                    .flatten()
+                    .filter_map(|n| caps.name(n).map(|m| (n.to_owned(), s(m))))
+                    .collect(),
+            });
+        }
+        let lite = self.lite()?;
+        let caps = lite.captures(text)?;
+        Some(PatternHit {
+            whole: caps
+                .get(0)
+                .map(|m| m.as_str().to_owned())
+                .unwrap_or_default(),
+            named: lite
+                .capture_names()
+                .flatten()
+                .filter_map(|n| caps.name(n).map(|m| (n.to_owned(), m.as_str().to_owned())))
+                .collect(),
+        })
+    }
+}
+
+/// Runs of a pattern after which it is compiled as a full `regex`.
+pub const HOT_AFTER: usize = 64;
+
+/// Where a pattern matched.
+#[derive(Debug, Clone)]
+pub struct PatternHit {
+    /// The whole match.
+    pub whole: String,
+    /// Named groups that took part, by name.
+    pub named: Vec<(String, String)>,
 }
 
 /// An entry with its regexes and codes ready for matching.
 #[derive(Debug, Clone)]
 pub struct Loaded {
-    /// The entry as written.
-    pub entry: Entry,
+    /// The entry's id.
+    pub id: String,
+    /// How it relates to the links of a chain.
+    pub role: Role,
     /// Where it came from.
     pub source: SourceFile,
     /// Parsed `codes`.
@@ -131,6 +204,9 @@ pub struct Loaded {
     pub tokens: Vec<String>,
     /// Compiled `patterns`.
     pub patterns: Vec<CompiledPattern>,
+    /// The whole entry, parsed when first needed (embedded entries are matched from their
+    /// index and parsed only when shown).
+    entry: OnceLock<Entry>,
 }
 
 impl Loaded {
@@ -138,6 +214,38 @@ impl Loaded {
     pub fn needs_text_hit(&self) -> bool {
         !self.tokens.is_empty() || self.patterns.iter().any(|p| p.role == PatternRole::Match)
     }
+
+    /// The entry as written.
+    pub fn entry(&self) -> &Entry {
+        self.entry.get_or_init(|| {
+            // Embedded entries are proven by the tidy at build time; the YAML path is the
+            // fallback that can only fail for a binary built from a broken knowledge folder.
+            self.source
+                .json
+                .and_then(|j| serde_json::from_str(j).ok())
+                .or_else(|| parse_entry(&self.source.text).ok())
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{}: embedded knowledge entry does not parse",
+                        self.source.path
+                    )
+                })
+        })
+    }
+}
+
+/// What matching needs of an entry, read without parsing the whole entry.
+#[derive(Deserialize)]
+struct EntryIndex {
+    id: String,
+    #[serde(default)]
+    role: Role,
+    #[serde(default)]
+    codes: Vec<String>,
+    #[serde(default)]
+    tokens: Vec<String>,
+    #[serde(default)]
+    patterns: Vec<Pattern>,
 }
 
 /// Lowercased ASCII literals one of which starts every match of `regex` (`Ok(None)` when there
@@ -177,6 +285,8 @@ pub struct KnowledgeBase {
     entries: Vec<Loaded>,
     by_id: HashMap<String, usize>,
     prefilter: OnceLock<Prefilter>,
+    /// How many texts have been searched for candidates (see [`KnowledgeBase::candidates`]).
+    searches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// One Aho-Corasick automaton over every pattern prefix and every token: a text is searched
@@ -228,7 +338,7 @@ impl KnowledgeBase {
         for d in dirs {
             files.extend(files_in(d)?);
         }
-        let (kb, problems) = Self::compile(files);
+        let (kb, problems) = Self::compile_with(files, false);
         if let Some(p) = problems.first() {
             let more = if problems.len() > 1 {
                 format!(
@@ -249,32 +359,57 @@ impl KnowledgeBase {
     /// Parses and compiles `files`, keeping every entry that parses and reporting every
     /// parse or regex problem.
     pub fn compile(files: Vec<SourceFile>) -> (KnowledgeBase, Vec<Problem>) {
+        Self::compile_with(files, true)
+    }
+
+    /// Like [`compile`](Self::compile); with `strict` false, embedded entries are read from
+    /// their build-time index and parsed whole only when shown (what `explain` does: the
+    /// embedded entries were proven by the tidy when the binary was built).
+    pub fn compile_with(files: Vec<SourceFile>, strict: bool) -> (KnowledgeBase, Vec<Problem>) {
         let mut kb = KnowledgeBase::default();
         let mut problems = Vec::new();
         for file in files {
-            let from_json = file
-                .json
-                .and_then(|j| serde_json::from_str::<Entry>(j).ok());
-            let parsed = match from_json {
-                Some(e) => Ok(e),
-                None => parse_entry(&file.text),
-            };
-            let entry = match parsed {
-                Ok(e) => e,
-                Err((line, message)) => {
-                    problems.push(Problem {
-                        path: file.path.clone(),
-                        line,
-                        message,
-                    });
-                    continue;
+            let index = (!strict)
+                .then_some(file.index)
+                .flatten()
+                .and_then(|i| serde_json::from_str::<EntryIndex>(i).ok());
+            let (index, entry) = match index {
+                Some(i) => (i, None),
+                None => {
+                    let parsed = match file
+                        .json
+                        .and_then(|j| serde_json::from_str::<Entry>(j).ok())
+                    {
+                        Some(e) => Ok(e),
+                        None => parse_entry(&file.text),
+                    };
+                    match parsed {
+                        Ok(e) => (
+                            EntryIndex {
+                                id: e.id.clone(),
+                                role: e.role,
+                                codes: e.codes.clone(),
+                                tokens: e.tokens.clone(),
+                                patterns: e.patterns.clone(),
+                            },
+                            Some(e),
+                        ),
+                        Err((line, message)) => {
+                            problems.push(Problem {
+                                path: file.path.clone(),
+                                line,
+                                message,
+                            });
+                            continue;
+                        }
+                    }
                 }
             };
             let mut patterns = Vec::new();
             let from_build = file
                 .prefixes
-                .filter(|p| p.len() == entry.patterns.len() && file.json.is_some());
-            for (i, p) in entry.patterns.iter().enumerate() {
+                .filter(|p| p.len() == index.patterns.len() && file.json.is_some());
+            for (i, p) in index.patterns.iter().enumerate() {
                 match CompiledPattern::new(p, from_build.map(|k| k[i])) {
                     Ok(c) => patterns.push(c),
                     Err(e) => problems.push(Problem {
@@ -285,7 +420,7 @@ impl KnowledgeBase {
                 }
             }
             let mut codes = Vec::new();
-            for c in &entry.codes {
+            for c in &index.codes {
                 match CodeQuery::parse(c) {
                     Some(q) => codes.push(q),
                     None => problems.push(Problem {
@@ -297,15 +432,21 @@ impl KnowledgeBase {
                     }),
                 }
             }
-            let tokens = entry.tokens.iter().map(|t| t.to_lowercase()).collect();
+            let tokens = index.tokens.iter().map(|t| t.to_lowercase()).collect();
+            let cell = OnceLock::new();
+            if let Some(e) = entry {
+                let _ = cell.set(e);
+            }
             let loaded = Loaded {
-                entry,
+                id: index.id,
+                role: index.role,
                 source: file,
                 codes,
                 tokens,
                 patterns,
+                entry: cell,
             };
-            match kb.by_id.get(&loaded.entry.id) {
+            match kb.by_id.get(&loaded.id) {
                 Some(&at) if kb.entries[at].source.embedded && !loaded.source.embedded => {
                     // A site's own entry overrides the embedded one with the same id.
                     kb.entries[at] = loaded;
@@ -315,11 +456,11 @@ impl KnowledgeBase {
                     line: loaded.source.line_of("id:"),
                     message: format!(
                         "id '{}' is already used by {}",
-                        loaded.entry.id, kb.entries[at].source.path
+                        loaded.id, kb.entries[at].source.path
                     ),
                 }),
                 None => {
-                    kb.by_id.insert(loaded.entry.id.clone(), kb.entries.len());
+                    kb.by_id.insert(loaded.id.clone(), kb.entries.len());
                     kb.entries.push(loaded);
                 }
             }
@@ -383,8 +524,10 @@ impl KnowledgeBase {
                     targets.push((e, None));
                 }
             }
+            // A non-contiguous NFA builds fastest; one pass per text is all it does.
             let ac = AhoCorasick::builder()
                 .ascii_case_insensitive(true)
+                .kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
                 .build(&literals)
                 .ok();
             Prefilter {
@@ -395,13 +538,37 @@ impl KnowledgeBase {
         })
     }
 
-    /// The patterns and tokens that may match `text`, found in one pass over it.
+    /// The patterns and tokens that may match `text`: those whose literal prefix (or token)
+    /// occurs in it. The first few texts are searched literal by literal, which costs nothing
+    /// to set up (one paste is answered without building anything); after that one
+    /// Aho-Corasick automaton, built once, finds them all in a single pass (a scan of many
+    /// bounces).
     pub fn candidates(&self, text: &str) -> Candidates {
+        const DIRECT_TEXTS: usize = 8;
+        let mut c = Candidates::default();
+        let seen = self
+            .searches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if seen < DIRECT_TEXTS && self.prefilter.get().is_none() {
+            let lower = text.to_ascii_lowercase();
+            for (e, l) in self.entries.iter().enumerate() {
+                for (i, p) in l.patterns.iter().enumerate() {
+                    let hit = match &p.prefixes {
+                        Some(ps) => ps.iter().any(|lit| lower.contains(lit.as_str())),
+                        None => true,
+                    };
+                    if hit {
+                        c.patterns.push((e, i));
+                    }
+                }
+                if l.tokens.iter().any(|t| lower.contains(t.as_str())) {
+                    c.tokens.push(e);
+                }
+            }
+            return c;
+        }
         let pf = self.prefilter();
-        let mut c = Candidates {
-            patterns: pf.always.clone(),
-            tokens: Vec::new(),
-        };
+        c.patterns.extend(pf.always.iter().copied());
         if let Some(ac) = &pf.ac {
             for m in ac.find_overlapping_iter(text) {
                 match pf.targets[m.pattern().as_usize()] {
@@ -425,9 +592,10 @@ pub fn embedded_files() -> Vec<SourceFile> {
         .map(|f| SourceFile {
             path: format!("knowledge/{}", f.relative),
             relative: PathBuf::from(f.relative),
-            text: f.yaml.to_owned(),
+            text: std::borrow::Cow::Borrowed(f.yaml),
             embedded: true,
             json: f.json,
+            index: f.index,
             prefixes: Some(f.prefixes),
         })
         .collect()
@@ -460,12 +628,71 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<SourceFile>) -> Result<()> {
             out.push(SourceFile {
                 path: p.display().to_string(),
                 relative: p.strip_prefix(root).unwrap_or(&p).to_path_buf(),
-                text,
+                text: std::borrow::Cow::Owned(text),
                 embedded: false,
                 json: None,
+                index: None,
                 prefixes: None,
             });
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The quick engine and the hot engine give the same answer.
+    #[test]
+    fn pattern_engines_agree() {
+        let p = CompiledPattern::new(
+            &Pattern {
+                regex: r"host (?P<host>\S+)\[(?P<ip>[^\]]+)\] said: 550[ -]5\.1\.1".into(),
+                role: PatternRole::Match,
+                cause: None,
+            },
+            None,
+        )
+        .unwrap();
+        let text = "<ä@example.com>: HOST mx.example.com[192.0.2.1] said: 550-5.1.1 unknown";
+        let first = p.find(text).unwrap();
+        for _ in 0..HOT_AFTER {
+            p.find(text);
+        }
+        let hot = p.find(text).unwrap();
+        assert!(
+            p.hot.get().is_some_and(|h| h.is_some()),
+            "the hot engine took over"
+        );
+        assert_eq!(first.whole, hot.whole);
+        assert_eq!(first.named, hot.named);
+        assert_eq!(
+            hot.named[0],
+            ("host".to_owned(), "mx.example.com".to_owned())
+        );
+    }
+
+    /// Searching literal by literal and with the automaton finds the same candidates.
+    #[test]
+    fn prefilter_paths_agree() {
+        let kb = KnowledgeBase::embedded().unwrap();
+        let texts = [
+            "451 4.4.397 Error communicating with target host. -> 421 4.4.2 Connection dropped due to SocketError",
+            "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found",
+            "550 4.4.7 QUEUE.Expired; message expired",
+            "TLS negotiation failed with error NoCredentials",
+        ];
+        let direct: Vec<_> = texts.iter().map(|t| kb.candidates(t)).collect();
+        for _ in 0..16 {
+            kb.candidates("warm up");
+        }
+        assert!(kb.prefilter.get().is_some());
+        for (t, d) in texts.iter().zip(direct) {
+            let a = kb.candidates(t);
+            assert_eq!(a.patterns, d.patterns, "{t}");
+            assert_eq!(a.tokens, d.tokens, "{t}");
+            assert!(!a.patterns.is_empty() || !a.tokens.is_empty(), "{t}");
+        }
+    }
 }

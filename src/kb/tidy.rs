@@ -25,7 +25,7 @@ pub struct Report {
 pub fn check(files: Vec<SourceFile>) -> Report {
     let (kb, mut problems) = KnowledgeBase::compile(files);
     let renderer = Renderer::new(false);
-    let ids: HashSet<&str> = kb.entries().iter().map(|e| e.entry.id.as_str()).collect();
+    let ids: HashSet<&str> = kb.entries().iter().map(|e| e.id.as_str()).collect();
     let mut todos = Vec::new();
     for loaded in kb.entries() {
         let mut p = Vec::new();
@@ -60,7 +60,7 @@ fn is_kebab(s: &str) -> bool {
 }
 
 fn rules(l: &Loaded, ids: &HashSet<&str>, out: &mut Vec<Problem>) {
-    let e = &l.entry;
+    let e = &l.entry();
     let stem = Path::new(&l.source.relative)
         .file_stem()
         .and_then(|s| s.to_str())
@@ -202,7 +202,7 @@ fn rules(l: &Loaded, ids: &HashSet<&str>, out: &mut Vec<Problem>) {
         }
     }
     for p in &l.patterns {
-        if p.regex().is_none() {
+        if !p.compiles() {
             out.push(problem(
                 l,
                 &p.source,
@@ -253,7 +253,7 @@ fn rules(l: &Loaded, ids: &HashSet<&str>, out: &mut Vec<Problem>) {
 }
 
 fn samples(kb: &KnowledgeBase, l: &Loaded, out: &mut Vec<Problem>, todos: &mut Vec<Problem>) {
-    let e = &l.entry;
+    let e = &l.entry();
     let mut names = HashSet::new();
     for s in e
         .samples
@@ -303,7 +303,7 @@ fn samples(kb: &KnowledgeBase, l: &Loaded, out: &mut Vec<Problem>, todos: &mut V
         for f in &reading.findings {
             let ms = crate::matcher::match_finding(kb, f);
             let Some(top) = ms.first() else { continue };
-            if top.entry.entry.id == e.id {
+            if top.entry.id == e.id {
                 let missing: Vec<String> = s
                     .captures
                     .iter()
@@ -319,15 +319,15 @@ fn samples(kb: &KnowledgeBase, l: &Loaded, out: &mut Vec<Problem>, todos: &mut V
                     missing.join(", ")
                 ));
             } else if best.is_none() {
-                let mine = ms.iter().find(|m| m.entry.entry.id == e.id);
+                let mine = ms.iter().find(|m| m.entry.id == e.id);
                 best = Some(match mine {
                     Some(m) => format!(
                         "'{}' ranks first (score {}), this entry scores {}",
-                        top.entry.entry.id, top.score, m.score
+                        top.entry.id, top.score, m.score
                     ),
                     None => format!(
                         "is not matched by this entry ('{}' matches instead)",
-                        top.entry.entry.id
+                        top.entry.id
                     ),
                 });
             }
@@ -345,7 +345,7 @@ fn samples(kb: &KnowledgeBase, l: &Loaded, out: &mut Vec<Problem>, todos: &mut V
         let hit = reading.findings.iter().any(|f| {
             crate::matcher::match_finding(kb, f)
                 .iter()
-                .any(|m| m.entry.entry.id == e.id)
+                .any(|m| m.entry.id == e.id)
         });
         if hit {
             out.push(problem(
@@ -366,7 +366,7 @@ fn samples(kb: &KnowledgeBase, l: &Loaded, out: &mut Vec<Problem>, todos: &mut V
 
 fn renders(l: &Loaded, kb: &KnowledgeBase, renderer: &Renderer, out: &mut Vec<Problem>) {
     for format in [Format::Text, Format::Markdown, Format::Json] {
-        if let Err(err) = renderer.entry(&l.entry, format) {
+        if let Err(err) = renderer.entry(l.entry(), format) {
             out.push(problem(
                 l,
                 "id:",
@@ -374,14 +374,14 @@ fn renders(l: &Loaded, kb: &KnowledgeBase, renderer: &Renderer, out: &mut Vec<Pr
             ));
         }
     }
-    let json = serde_json::to_value(&l.entry).ok();
+    let json = serde_json::to_value(l.entry()).ok();
     let back = json
         .clone()
         .and_then(|j| serde_json::from_value::<super::Entry>(j).ok());
     if back.and_then(|b| serde_json::to_value(b).ok()) != json {
         out.push(problem(l, "id:", "entry does not round-trip through JSON"));
     }
-    if let Some(s) = l.entry.samples.matches.first() {
+    if let Some(s) = l.entry().samples.matches.first() {
         let reading = input::read_text(&s.text, "sample", None);
         let explanation = explain::explain(kb, &reading);
         for format in [Format::Text, Format::Markdown, Format::Json] {
