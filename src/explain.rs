@@ -139,11 +139,14 @@ pub fn report(kb: &KnowledgeBase, f: &Finding) -> FindingReport {
             .or_else(|| crate::reasons::classify(&f.diagnostic).map(str::to_owned))
             .unwrap_or_else(|| category_from_codes(f).to_owned()),
     };
-    let permanent = f
-        .status
-        .map(|s| s.is_permanent())
-        .or(f.reply_code.map(|r| r >= 500))
-        .unwrap_or(false);
+    // Final when either code says so (`550 4.4.7 QUEUE.Expired` ends delivery even though the
+    // enhanced class is 4), unless the report says delivery is still being attempted.
+    let delayed = f
+        .context
+        .get("action")
+        .is_some_and(|a| a.eq_ignore_ascii_case("delayed"));
+    let permanent = !delayed
+        && (f.reply_code.is_some_and(|r| r >= 500) || f.status.is_some_and(|s| s.is_permanent()));
     let meaning = Meaning {
         reply: f.reply_code.map(|r| codes::reply_meaning(r).to_owned()),
         class: f.status.map(|s| codes::class_meaning(s.class).to_owned()),

@@ -34,8 +34,8 @@ static REPORTED: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*(?i-u:reported error:)\s*(?P<text>.+)$").unwrap());
 static STATUS_CODE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*(?i-u:status code:)\s*(?P<text>.+)$").unwrap());
-static GENERATING: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*(?i-u:generating server:)\s*(?P<host>\S*)").unwrap());
+static IN_REPLY_TO: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\s*\((?i-u:in reply to [a-z ]+ command)\)\s*$").unwrap());
 /// Postfix: `<addr>: host mx.example.com[192.0.2.1] said: 550 … (in reply to RCPT TO command)`.
 static POSTFIX: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^<(?P<addr>[^<>\s]+@[^<>\s]+)>:\s*(?P<text>.*)$").unwrap());
@@ -45,8 +45,6 @@ static POSTFIX_HOST: LazyLock<Regex> = LazyLock::new(|| {
     )
     .unwrap()
 });
-static IN_REPLY_TO: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\s*\((?i-u:in reply to [a-z ]+ command)\)\s*$").unwrap());
 /// Gmail: the reply stands on the lines after this.
 static RESPONSE_WAS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i-u)^\s*The response (?:from the remote server )?was:\s*$").unwrap()
@@ -79,14 +77,86 @@ static START: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap()
 });
 
+/// NDR labels per language (`formats/ndr.yaml`), lowercased.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Labels {
+    diagnostic_section: Vec<String>,
+    generating_server: Vec<String>,
+    original_headers: Vec<String>,
+    recipients_intro: Vec<String>,
+    delayed_intro: Vec<String>,
+}
+
+static LABELS: LazyLock<Labels> = LazyLock::new(|| {
+    let mut l: Labels = serde_saphyr::from_str(include_str!("../../formats/ndr.yaml"))
+        .expect("formats/ndr.yaml parses");
+    for list in [
+        &mut l.diagnostic_section,
+        &mut l.generating_server,
+        &mut l.original_headers,
+        &mut l.recipients_intro,
+        &mut l.delayed_intro,
+    ] {
+        for s in list.iter_mut() {
+            *s = s.to_lowercase();
+        }
+    }
+    l
+});
+
+fn has_label(lower: &str, labels: &[String]) -> bool {
+    labels.iter().any(|l| lower.contains(l.as_str()))
+}
+
+/// True when a line carries one of the localized NDR labels.
+fn is_label_line(line: &str) -> bool {
+    let lower = line.to_lowercase();
+    let l = &*LABELS;
+    [
+        &l.diagnostic_section,
+        &l.generating_server,
+        &l.original_headers,
+        &l.recipients_intro,
+        &l.delayed_intro,
+    ]
+    .iter()
+    .any(|list| has_label(&lower, list))
+}
+
+/// `Generierender Server: mx.example.com` in any language: the host, or "" when it stands on
+/// the next line.
+fn generating_server(line: &str) -> Option<String> {
+    let lower = line.trim_start().to_lowercase();
+    let label = LABELS
+        .generating_server
+        .iter()
+        .find(|l| lower.starts_with(l.as_str()))?;
+    let rest = line.trim_start()[..]
+        .get(label.len()..)
+        .or_else(|| line.trim_start().split_once(':').map(|(_, r)| r))?;
+    let rest = rest.trim_start().strip_prefix(':').unwrap_or(rest).trim();
+    Some(rest.split_whitespace().next().unwrap_or("").to_owned())
+}
+
 pub(super) fn read(lines: &mut Lines<'_>, out: &mut Collector) {
     let free: Vec<(usize, &str)> = lines.free().collect();
-    if !free.iter().any(|(_, l)| MARKERS.is_match(l)) {
+    if !free
+        .iter()
+        .any(|(_, l)| MARKERS.is_match(l) || is_label_line(l))
+    {
         return;
     }
     let mut start = 0;
     for k in 1..=free.len() {
-        if k == free.len() || START.is_match(free[k].1) {
+        if k == free.len() || START.is_match(free[k].1) || {
+            let lower = free[k].1.trim_start().to_lowercase();
+            LABELS
+                .recipients_intro
+                .iter()
+                .chain(&LABELS.delayed_intro)
+                .any(|l| lower.starts_with(l.as_str()))
+        } {
             let doc = &free[start..k];
             if read_document(doc, out) {
                 // The whole NDR body is this reader's.
@@ -117,19 +187,16 @@ fn read_document(free: &[(usize, &str)], out: &mut Collector) -> bool {
     let mut k = 0;
     while k < free.len() {
         let (idx, line) = free[k];
-        let lower = line.to_ascii_lowercase();
-        if lower.contains("original message headers") {
+        let lower = line.to_lowercase();
+        if has_label(&lower, &LABELS.original_headers) {
             break;
         }
-        if lower.contains("delivery has failed to these recipients")
-            || lower.contains("delivery is delayed to these recipients")
-        {
+        if has_label(&lower, &LABELS.recipients_intro) || has_label(&lower, &LABELS.delayed_intro) {
             in_header_list = true;
             k += 1;
             continue;
         }
-        if let Some(c) = GENERATING.captures(line) {
-            let host = c["host"].to_owned();
+        if let Some(host) = generating_server(line) {
             if host.is_empty() {
                 // The layout puts the server on the next line.
                 if let Some((_, next)) = free.get(k + 1) {
