@@ -137,7 +137,9 @@ fn is_dsn_text(text: &str) -> bool {
 pub struct MessageReading {
     /// The findings, one per failed or delayed recipient.
     pub findings: Vec<Finding>,
-    /// `delivery-status`, `text`, `auto-reply`, `feedback` …: how the message was read.
+    /// How the message was read: `delivery-status` (RFC 3464), `text` (its human-readable
+    /// part), `notification` (an ESP's JSON), `feedback` (ARF) or `auto-reply`; also given to
+    /// every finding as the `bounce_form` context value.
     pub form: &'static str,
 }
 
@@ -666,6 +668,7 @@ fn finish(
         if let Some(r) = f.recipient.clone() {
             f.set("recipient", r);
         }
+        f.set("bounce_form", form);
     }
     MessageReading { findings, form }
 }
