@@ -12,6 +12,7 @@ const CHAIN: &str = "550 5.4.300 Message expired -> 451 4.4.397 Error communicat
 const QUEUE: &str = include_str!("../tests/fixtures/get-queue/socketerror-led-chain.txt");
 const LOG: &str = include_str!("../tests/fixtures/protocol-log/nocredentials-session.txt");
 const NDR: &str = include_str!("../tests/fixtures/ndr-text/exchange-online-expired-chain.txt");
+const DSN: &str = include_str!("../tests/fixtures/message/postfix-dsn-gmail-user-unknown.eml");
 
 fn body(fixture: &str) -> &str {
     fixture.split_once("\n---\n").map_or(fixture, |(_, b)| b)
@@ -27,6 +28,7 @@ fn bench(c: &mut Criterion) {
         ("explain get-queue", body(QUEUE)),
         ("explain protocol-log", body(LOG)),
         ("explain ndr-text", body(NDR)),
+        ("explain message (RFC 3464 DSN)", body(DSN)),
     ] {
         c.bench_function(name, |b| {
             b.iter(|| {
