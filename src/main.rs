@@ -1,7 +1,7 @@
 //! The `ndr` binary: parse the command line, call the library, map the result to an exit code
 //! (0 explained, 1 nothing recognised, 2 error). A closed pipe is not an error.
 
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -83,19 +83,6 @@ fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-fn read_input(path: &PathBuf) -> Result<(Vec<u8>, String)> {
-    if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read stdin: {e}")))?;
-        return Ok((buf, "-".into()));
-    }
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read: {e}")).with_path(path))?;
-    Ok((bytes, path.display().to_string()))
-}
-
 fn explain(
     kb: &KnowledgeBase,
     renderer: &Renderer,
@@ -114,13 +101,26 @@ fn explain(
             "ndr: reading the error from stdin; paste it, then press Ctrl-D (Ctrl-Z Enter on Windows)"
         );
     }
+    // Files, directories and mbox files are read the way `scan` reads them (an mbox message
+    // by message), but any input that cannot be read stops `explain` with an error.
     let mut explanations = Vec::new();
-    for path in &files {
-        let (bytes, source) = read_input(path)?;
-        let reading = input::read(&bytes, &source, kind)?;
+    for unit in ndr::scan::Units::new(&files) {
+        let bytes = unit
+            .bytes
+            .map_err(|e| Error::new(ErrorKind::Io, e).with_path(&unit.source))?;
+        let mut reading = input::read(&bytes, &unit.source, kind)?;
+        for f in &mut reading.findings {
+            f.message = unit.message;
+        }
         explanations.push(ndr::explain::explain(kb, &reading));
     }
-    // Several files are explained as one list of findings.
+    if explanations.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Io,
+            "no input: the folders given hold no files",
+        ));
+    }
+    // Several inputs are explained as one list of findings.
     let mut all = explanations.remove(0);
     for e in explanations {
         if e.input_kind != all.input_kind {

@@ -216,3 +216,41 @@ fn text_summary_counts_categories() {
         );
     }
 }
+
+/// `explain` reads an mbox message by message too, not just its first message.
+#[test]
+fn explain_reads_every_message_of_an_mbox() {
+    let bodies: Vec<String> = MESSAGES.iter().map(|p| fixture_body(p)).collect();
+    let dir = tempdir("explain-mbox");
+    let path = dir.join("bounces.mbox");
+    std::fs::write(&path, mbox_of(&bodies)).unwrap();
+    let out = Command::new(cargo_bin("ndr"))
+        .args(["explain", "--format", "json", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got: Vec<(String, u64)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["recipient"].as_str().unwrap().to_owned(),
+                f["message"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("ana@example.com".into(), 0),
+            ("box@example.net".into(), 1),
+            ("slow@example.net".into(), 2)
+        ]
+    );
+}
