@@ -56,7 +56,7 @@ pub enum Command {
         /// Files to read; `-` or nothing reads stdin.
         files: Vec<PathBuf>,
         /// Read the input as this kind instead of detecting it.
-        #[arg(long, value_name = "KIND", value_parser = ["ndr-text", "get-queue", "protocol-log", "smtp-line"])]
+        #[arg(long, value_name = "KIND", value_parser = ["ndr-text", "get-queue", "protocol-log", "smtp-line", "message"])]
         input_kind: Option<String>,
     },
     /// Scan many bounces: files, directories of .eml, mbox files, Maildir folders, globs, `-`.

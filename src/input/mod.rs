@@ -72,16 +72,17 @@ impl FromStr for InputKind {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        InputKind::ALL
-            .into_iter()
+        // Every kind a user may force: the text readers and whole messages.
+        let known = [InputKind::ALL.as_slice(), &[InputKind::Message]].concat();
+        known
+            .iter()
+            .copied()
             .find(|k| k.name() == s)
             .ok_or_else(|| {
+                let names: Vec<&str> = known.iter().map(|k| k.name()).collect();
                 Error::new(
                     ErrorKind::Usage,
-                    format!(
-                        "unknown input kind '{s}' (known: {})",
-                        InputKind::ALL.map(|k| k.name()).join(", ")
-                    ),
+                    format!("unknown input kind '{s}' (known: {})", names.join(", ")),
                 )
             })
     }
