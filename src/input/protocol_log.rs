@@ -154,10 +154,12 @@ pub(super) fn read(lines: &mut Lines<'_>, out: &mut Collector) {
             _ => {}
         }
         // The failure is the last line that says something failed: a TLS error, a socket
-        // error, or a 4xx/5xx reply received from the other side.
+        // error, or a 4xx/5xx reply — received (`<`, a send log) or given (`>`, a receive
+        // log, where our server refused the client; a client's commands never start with a
+        // reply code).
         if FAILURE.is_match(context) {
             s.failure = Some((i + 1, context.to_owned()));
-        } else if (event == "<" && REPLY.is_match(data)) || FAILURE.is_match(data) {
+        } else if (matches!(event, "<" | ">") && REPLY.is_match(data)) || FAILURE.is_match(data) {
             s.failure = Some((i + 1, data.to_owned()));
         }
         let text = match (data.is_empty(), context.is_empty()) {
