@@ -58,8 +58,29 @@ fn main() {
         .unwrap();
     }
     out.push_str("]\n");
-    let dest = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("knowledge.rs");
-    std::fs::write(dest, out).unwrap();
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    std::fs::write(out_dir.join("knowledge.rs"), out).unwrap();
+
+    // `formats/*.yaml` as JSON: read at every start, so parsed at build time. A file that
+    // does not parse fails the build, naming it.
+    println!("cargo:rerun-if-changed=formats");
+    let formats = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("formats");
+    let mut consts = String::new();
+    for name in ["reasons", "text", "ndr"] {
+        let path = formats.join(format!("{name}.yaml"));
+        let yaml =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let value: serde_json::Value =
+            serde_saphyr::from_str(&yaml).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        writeln!(
+            consts,
+            "pub const {}: &str = {:?};",
+            name.to_uppercase(),
+            value.to_string()
+        )
+        .unwrap();
+    }
+    std::fs::write(out_dir.join("formats.rs"), consts).unwrap();
 }
 
 /// Lowercased ASCII literals one of which starts every match of `regex`; `None` when there is

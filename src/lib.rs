@@ -13,6 +13,10 @@
 //! ```
 
 pub mod codes;
+/// The `formats/` data files, converted to JSON at build time.
+pub(crate) mod formats {
+    include!(concat!(env!("OUT_DIR"), "/formats.rs"));
+}
 pub mod error;
 pub mod explain;
 pub mod input;

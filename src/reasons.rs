@@ -1,9 +1,10 @@
 //! Bounce-reason categories from the words of an error, when no knowledge entry matches it.
-//! The rules are data (`formats/reasons.yaml`), compiled once into one `RegexSet`.
+//! The rules are data (`formats/reasons.yaml`); each rule is one pattern, compiled on first
+//! use like a knowledge entry's (quickly first, as a full regex once it is hot).
 
 use std::sync::LazyLock;
 
-use regex::{RegexSet, RegexSetBuilder};
+use crate::kb::{CompiledPattern, Pattern, PatternRole};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -20,39 +21,51 @@ struct Rule {
 }
 
 struct Compiled {
-    set: RegexSet,
-    /// The category of each pattern of the set, in order.
-    categories: Vec<String>,
+    /// One pattern per rule (its patterns joined as alternatives), in rule order.
+    rules: Vec<(String, CompiledPattern)>,
 }
-
-const SOURCE: &str = include_str!("../formats/reasons.yaml");
 
 static RULES: LazyLock<Compiled> = LazyLock::new(|| {
     // The file is embedded and checked by the tests: a broken file is a build defect.
-    let rules: Rules = serde_saphyr::from_str(SOURCE).expect("formats/reasons.yaml parses");
-    let mut patterns = Vec::new();
-    let mut categories = Vec::new();
-    for r in rules.rules {
-        for p in r.patterns {
-            patterns.push(p);
-            categories.push(r.category.clone());
-        }
-    }
-    let set = RegexSetBuilder::new(&patterns)
-        .case_insensitive(true)
-        .build()
-        .expect("formats/reasons.yaml patterns compile");
-    Compiled { set, categories }
+    let rules: Rules =
+        serde_json::from_str(crate::formats::REASONS).expect("formats/reasons.yaml is valid");
+    let rules = rules
+        .rules
+        .into_iter()
+        .map(|r| {
+            let joined = r
+                .patterns
+                .iter()
+                .map(|p| format!("(?:{p})"))
+                .collect::<Vec<_>>()
+                .join("|");
+            let p = Pattern {
+                regex: joined,
+                role: PatternRole::Match,
+                cause: None,
+            };
+            let compiled =
+                CompiledPattern::new(&p, None).expect("formats/reasons.yaml patterns parse");
+            (r.category, compiled)
+        })
+        .collect();
+    Compiled { rules }
 });
 
-/// The category the first matching rule gives `text`, if any.
+/// The category the first matching rule gives `text`, if any. Rules whose literal prefixes do
+/// not occur in the text are not run.
 pub fn classify(text: &str) -> Option<&'static str> {
-    let c = &*RULES;
-    c.set
-        .matches(text)
+    let lower = text.to_ascii_lowercase();
+    RULES
+        .rules
         .iter()
-        .next()
-        .map(|i| c.categories[i].as_str())
+        .filter(|(_, p)| {
+            p.prefixes
+                .as_ref()
+                .is_none_or(|ps| ps.iter().any(|l| lower.contains(l.as_str())))
+        })
+        .find(|(_, p)| p.find(text).is_some())
+        .map(|(c, _)| c.as_str())
 }
 
 #[cfg(test)]
@@ -62,9 +75,9 @@ mod tests {
 
     #[test]
     fn rules_load_and_use_known_categories() {
-        let c = &*RULES;
-        for cat in &c.categories {
+        for (cat, p) in &RULES.rules {
             assert!(CATEGORIES.contains(&cat.as_str()), "unknown category {cat}");
+            assert!(p.compiles(), "rule for {cat} does not compile");
         }
     }
 

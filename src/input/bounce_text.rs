@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use regex::{Regex, RegexSet, RegexSetBuilder};
+use regex::Regex;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -14,23 +14,28 @@ struct Layout {
     not_recipients: Vec<String>,
 }
 
+/// The patterns, compiled with `regex-lite` (they run on a few dozen lines per bounce; what
+/// counts is that compiling them costs nothing at start-up).
 struct Compiled {
-    original: RegexSet,
-    not_recipient: RegexSet,
+    original: Vec<regex_lite::Regex>,
+    not_recipient: Vec<regex_lite::Regex>,
 }
 
 static LAYOUT: LazyLock<Compiled> = LazyLock::new(|| {
-    let l: Layout = serde_saphyr::from_str(include_str!("../../formats/text.yaml"))
-        .expect("formats/text.yaml parses");
-    let set = |p: &[String]| {
-        RegexSetBuilder::new(p)
-            .case_insensitive(true)
-            .build()
-            .expect("formats/text.yaml patterns compile")
+    let l: Layout = serde_json::from_str(crate::formats::TEXT).expect("formats/text.yaml is valid");
+    let compile = |p: &[String]| -> Vec<regex_lite::Regex> {
+        p.iter()
+            .map(|r| {
+                regex_lite::RegexBuilder::new(r)
+                    .case_insensitive(true)
+                    .build()
+                    .expect("formats/text.yaml patterns compile")
+            })
+            .collect()
     };
     Compiled {
-        original: set(&l.original_message),
-        not_recipient: set(&l.not_recipients),
+        original: compile(&l.original_message),
+        not_recipient: compile(&l.not_recipients),
     }
 });
 
@@ -42,7 +47,7 @@ static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
 pub fn own_text(text: &str) -> &str {
     let mut at = 0;
     for line in text.split_inclusive('\n') {
-        if at > 0 && LAYOUT.original.is_match(line.trim_end()) {
+        if at > 0 && LAYOUT.original.iter().any(|r| r.is_match(line.trim_end())) {
             return &text[..at];
         }
         at += line.len();
@@ -57,7 +62,7 @@ pub fn candidate_recipients(text: &str, exclude: &[&str]) -> Vec<String> {
     for m in ADDRESS.find_iter(text) {
         let a = m.as_str().trim_end_matches('.').to_owned();
         let lower = a.to_ascii_lowercase();
-        if LAYOUT.not_recipient.is_match(&lower)
+        if LAYOUT.not_recipient.iter().any(|r| r.is_match(&lower))
             || exclude.iter().any(|e| e.eq_ignore_ascii_case(&a))
             || out.iter().any(|o| o.eq_ignore_ascii_case(&a))
         {

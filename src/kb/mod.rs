@@ -95,7 +95,10 @@ pub struct CompiledPattern {
 }
 
 impl CompiledPattern {
-    fn new(p: &Pattern, known: Option<Option<&[&str]>>) -> Result<CompiledPattern, String> {
+    pub(crate) fn new(
+        p: &Pattern,
+        known: Option<Option<&[&str]>>,
+    ) -> Result<CompiledPattern, String> {
         let prefixes = match known {
             Some(k) => k.map(|v| v.iter().map(|s| s.to_string()).collect()),
             None => prefixes_of(&p.regex)?,
