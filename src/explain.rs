@@ -132,11 +132,20 @@ pub fn report(kb: &KnowledgeBase, f: &Finding) -> FindingReport {
     let category = match f.context.get("report").map(String::as_str) {
         Some("feedback") => "feedback".to_owned(),
         Some("auto-reply") => "vacation".to_owned(),
+        // A root-cause entry decides; an entry that only wraps or follows from another error
+        // decides only when neither a specific code nor the wording says more.
         _ => matches
-            .first()
+            .iter()
+            .find(|m| m.role == "cause")
             .map(|m| m.category.clone())
             .or_else(|| specific_category(f).map(str::to_owned))
             .or_else(|| crate::reasons::classify(&f.diagnostic).map(str::to_owned))
+            .or_else(|| {
+                matches
+                    .first()
+                    .map(|m| m.category.clone())
+                    .filter(|c| c != "undefined")
+            })
             .unwrap_or_else(|| category_from_codes(f).to_owned()),
     };
     // Final when either code says so (`550 4.4.7 QUEUE.Expired` ends delivery even though the
