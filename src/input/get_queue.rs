@@ -158,7 +158,10 @@ fn finding_for(o: &Object, out: &mut Collector) {
                     .map_or(1, |p| p.2);
                 (text, line, Some(addr))
             }
-            None => return,
+            None => match queue_state(o) {
+                Some(state) => (state, o.props.first().map_or(1, |p| p.2), None),
+                None => return,
+            },
         },
     };
     let parts = bracketed_parts(&text);
@@ -227,6 +230,41 @@ fn finding_for(o: &Object, out: &mut Collector) {
 
 static LAST_ENDPOINT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i-u:last endpoint attempted was )(\S+)").unwrap());
+
+/// A queue that needs attention even without a LastError: the Poison queue holding messages,
+/// a suspended queue, the Unreachable queue holding messages. The finding's text states it
+/// in words the knowledge base can match (`Poison queue holds 3 messages`).
+fn queue_state(o: &Object) -> Option<String> {
+    let identity = o.get("Identity").or(o.get("QueueIdentity"))?;
+    let count: u64 = o
+        .get("MessageCount")
+        .and_then(|c| c.trim().parse().ok())
+        .unwrap_or(0);
+    let status = o.get("Status").unwrap_or("");
+    let delivery = o.get("DeliveryType").unwrap_or("");
+    let messages = |n: u64| {
+        if n == 1 {
+            "1 message".to_owned()
+        } else {
+            format!("{n} messages")
+        }
+    };
+    if identity.to_ascii_lowercase().ends_with("\\poison") && count > 0 {
+        Some(format!("Poison queue {identity} holds {}", messages(count)))
+    } else if status.eq_ignore_ascii_case("Suspended") {
+        Some(format!(
+            "Queue {identity} is Suspended with {}",
+            messages(count)
+        ))
+    } else if delivery.eq_ignore_ascii_case("Unreachable") && count > 0 {
+        Some(format!(
+            "Unreachable queue {identity} holds {}",
+            messages(count)
+        ))
+    } else {
+        None
+    }
+}
 
 /// `[{LRT=…};{LED=…};{FQDN=…};{IP=…}]` in any order; values may hold `;`, quotes and braces.
 pub(crate) fn bracketed_parts(text: &str) -> Vec<(String, String)> {
@@ -350,6 +388,21 @@ mod tests {
         assert_eq!(get("FQDN"), Some("mx.example.com"));
         assert_eq!(get("IP"), Some("203.0.113.10"));
         assert_eq!(get("LRT"), Some("1/21/2025 3:45:12 AM"));
+    }
+
+    #[test]
+    fn poison_suspended_and_unreachable_queues_are_findings_without_an_error() {
+        let text = "Identity     : EX01\\Poison\nStatus       : Ready\nMessageCount : 3\nLastError    :\n\nIdentity     : EX01\\7\nStatus       : Suspended\nMessageCount : 1\n\nIdentity     : EX01\\Unreachable\nDeliveryType : Unreachable\nMessageCount : 2\n\nIdentity     : EX01\\Submission\nStatus       : Ready\nMessageCount : 0\n";
+        let r = crate::input::read_text(text, "-", None);
+        let got: Vec<&str> = r.findings.iter().map(|f| f.diagnostic.as_str()).collect();
+        assert_eq!(
+            got,
+            vec![
+                "Poison queue EX01\\Poison holds 3 messages",
+                "Queue EX01\\7 is Suspended with 1 message",
+                "Unreachable queue EX01\\Unreachable holds 2 messages"
+            ]
+        );
     }
 
     #[test]
