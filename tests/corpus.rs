@@ -11,8 +11,8 @@ use std::path::Path;
 use ndr::kb::KnowledgeBase;
 
 /// Regression floors (fractions of the labelled recipients).
-const MIN_FOUND: f64 = 0.90;
-const MIN_CATEGORY: f64 = 0.52;
+const MIN_FOUND: f64 = 0.92;
+const MIN_CATEGORY: f64 = 0.58;
 const MIN_STATUS: f64 = 0.92;
 
 #[derive(serde::Deserialize)]

@@ -541,7 +541,11 @@ fn ses_findings(text: &str) -> Option<Vec<Finding>> {
         return None;
     }
     let end = t.rfind('}')?;
-    let mut v: serde_json::Value = serde_json::from_str(&t[..=end]).ok()?;
+    // Mail systems wrap long lines, which can break a JSON string in two: joining the lines
+    // restores it (line breaks between JSON tokens are only whitespace).
+    let mut v: serde_json::Value = serde_json::from_str(&t[..=end])
+        .or_else(|_| serde_json::from_str(&t[..=end].replace(['\r', '\n'], "")))
+        .ok()?;
     if let Some(inner) = v.get("Message").and_then(|m| m.as_str()) {
         v = serde_json::from_str(inner).ok()?;
     }
