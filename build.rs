@@ -3,6 +3,9 @@
 //! about twenty times faster than YAML at every start of the program. An entry that does not
 //! parse here is still embedded; loading it at run time reports the problem with its line.
 
+#[path = "src/kb/prefix.rs"]
+mod prefix;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -44,7 +47,7 @@ fn main() {
                     .map(|p| {
                         p.get("regex")
                             .and_then(|r| r.as_str())
-                            .and_then(prefixes_of)
+                            .and_then(|r| prefix::prefixes_of(r).ok().flatten())
                     })
                     .collect()
             })
@@ -81,31 +84,6 @@ fn main() {
         .unwrap();
     }
     std::fs::write(out_dir.join("formats.rs"), consts).unwrap();
-}
-
-/// Lowercased ASCII literals one of which starts every match of `regex`; `None` when there is
-/// no such finite set. Must agree with `kb::prefixes_of`, which does the same at run time for
-/// entries loaded from disk.
-fn prefixes_of(regex: &str) -> Option<Vec<String>> {
-    let hir = regex_syntax::ParserBuilder::new()
-        .build()
-        .parse(regex)
-        .ok()?;
-    let mut extractor = regex_syntax::hir::literal::Extractor::new();
-    extractor.kind(regex_syntax::hir::literal::ExtractKind::Prefix);
-    let seq = extractor.extract(&hir);
-    let mut out: Vec<String> = Vec::new();
-    for l in seq.literals()? {
-        let text = std::str::from_utf8(l.as_bytes()).ok()?;
-        if text.is_empty() || !text.is_ascii() {
-            return None;
-        }
-        let lower = text.to_ascii_lowercase();
-        if !out.contains(&lower) {
-            out.push(lower);
-        }
-    }
-    Some(out)
 }
 
 fn rust_prefixes(all: &[Option<Vec<String>>]) -> String {

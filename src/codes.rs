@@ -31,12 +31,6 @@ impl EnhancedCode {
     pub fn is_permanent(&self) -> bool {
         self.class == 5
     }
-
-    /// The same code with a different class (`4.4.7` ↔ `5.4.7`), for meanings that do not
-    /// depend on the class.
-    pub fn subject_detail(&self) -> (u16, u16) {
-        (self.subject, self.detail)
-    }
 }
 
 impl fmt::Display for EnhancedCode {

@@ -1,49 +1,12 @@
 //! The command line end to end: help, explain in every format, show, list, check, exit codes,
 //! and bad input (binary, empty, UTF-16, CR-only, missing file, closed pipe).
 
+mod common;
+
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use assert_cmd::cargo::cargo_bin;
-
-fn ndr() -> Command {
-    let mut c = Command::new(cargo_bin("ndr"));
-    c.env_remove("NO_COLOR").arg("--color").arg("never");
-    c
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(args: &[&str], stdin: &[u8]) -> Run {
-    let mut child = ndr()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
-
-fn fixture_body(path: &str) -> String {
-    let raw = std::fs::read_to_string(path).unwrap();
-    raw.split_once("\n---\n").unwrap().1.to_owned()
-}
+use common::{fixture_body, ndr, run};
 
 #[test]
 fn help_lists_the_commands() {

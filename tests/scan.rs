@@ -2,15 +2,11 @@
 //! of `.eml` files, a glob, stdin; unreadable inputs reported, never dropped; output order
 //! deterministic; every input accounted for in the JSON lines.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-use assert_cmd::cargo::cargo_bin;
-
-fn fixture_body(path: &str) -> String {
-    let raw = std::fs::read_to_string(path).unwrap();
-    raw.split_once("\n---\n").unwrap().1.to_owned()
-}
+use common::{fixture_body, ndr, run};
 
 fn tempdir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("ndr-scan-{name}-{}", std::process::id()));
@@ -26,28 +22,18 @@ const MESSAGES: [&str; 3] = [
 ];
 
 fn scan(args: &[&str], stdin: &[u8]) -> (i32, Vec<serde_json::Value>, String) {
-    let mut child = Command::new(cargo_bin("ndr"))
-        .arg("scan")
-        .args(["--format", "jsonl"])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let lines = String::from_utf8(out.stdout)
-        .unwrap()
+    let all: Vec<&str> = ["scan", "--format", "jsonl"]
+        .iter()
+        .copied()
+        .chain(args.iter().copied())
+        .collect();
+    let r = run(&all, stdin);
+    let lines = r
+        .stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    (
-        out.status.code().unwrap(),
-        lines,
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    (r.code, lines, r.stderr)
 }
 
 fn recipients(lines: &[serde_json::Value]) -> Vec<String> {
@@ -203,8 +189,8 @@ fn text_summary_counts_categories() {
     for (i, m) in MESSAGES.iter().enumerate() {
         std::fs::write(dir.join(format!("{i}.eml")), fixture_body(m)).unwrap();
     }
-    let out = Command::new(cargo_bin("ndr"))
-        .args(["scan", "--color", "never", dir.to_str().unwrap()])
+    let out = ndr()
+        .args(["scan", dir.to_str().unwrap()])
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
@@ -224,7 +210,7 @@ fn explain_reads_every_message_of_an_mbox() {
     let dir = tempdir("explain-mbox");
     let path = dir.join("bounces.mbox");
     std::fs::write(&path, mbox_of(&bodies)).unwrap();
-    let out = Command::new(cargo_bin("ndr"))
+    let out = ndr()
         .args(["explain", "--format", "json", path.to_str().unwrap()])
         .output()
         .unwrap();

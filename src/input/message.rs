@@ -53,6 +53,24 @@ pub fn looks_like_message(text: &str) -> bool {
     false
 }
 
+/// Per-recipient DSN fields kept as context values.
+const RECIPIENT_FIELDS: &[(&str, &str)] = &[
+    ("Action", "action"),
+    ("Remote-MTA", "remote_mta"),
+    ("Last-Attempt-Date", "last_attempt_date"),
+    ("Will-Retry-Until", "will_retry_until"),
+    ("X-Display-Name", "display_name"),
+];
+
+/// Per-message DSN fields kept as context values of every recipient's finding.
+const MESSAGE_FIELDS: &[(&str, &str)] = &[
+    ("Reporting-MTA", "reporting_mta"),
+    ("Arrival-Date", "arrival_date"),
+    ("X-Postfix-Queue-ID", "postfix_queue_id"),
+    ("X-Postfix-Sender", "postfix_sender"),
+    ("Received-From-MTA", "received_from_mta"),
+];
+
 /// One recipient group (or the per-message group) of a delivery-status report.
 type Fields = Vec<(String, String)>;
 
@@ -356,30 +374,16 @@ pub fn read_message(bytes: &[u8], source: &str, index: usize) -> Result<MessageR
                 f.related.push(t.diagnostic.clone());
             }
             f.recipient = recipient;
-            for (name, key) in [
-                ("Action", "action"),
-                ("Remote-MTA", "remote_mta"),
-                ("Last-Attempt-Date", "last_attempt_date"),
-                ("Will-Retry-Until", "will_retry_until"),
-                ("X-Display-Name", "display_name"),
-            ] {
-                if let Some(v) = field(&g, name) {
-                    f.set(key, typed_value(v));
+            // Per-recipient fields, then the report's per-message fields (RFC 3464 §2.2, §2.3).
+            for (fields, names) in [(&g, RECIPIENT_FIELDS), (&per_message, MESSAGE_FIELDS)] {
+                for (name, key) in names {
+                    if let Some(v) = field(fields, name) {
+                        f.set(key, typed_value(v));
+                    }
                 }
             }
             if let Some(v) = field(&g, "Original-Recipient") {
                 f.set("original_recipient", clean_address(v));
-            }
-            for (name, key) in [
-                ("Reporting-MTA", "reporting_mta"),
-                ("Arrival-Date", "arrival_date"),
-                ("X-Postfix-Queue-ID", "postfix_queue_id"),
-                ("X-Postfix-Sender", "postfix_sender"),
-                ("Received-From-MTA", "received_from_mta"),
-            ] {
-                if let Some(v) = field(&per_message, name) {
-                    f.set(key, typed_value(v));
-                }
             }
             context(&mut f);
             findings.push(f);

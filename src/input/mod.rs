@@ -162,7 +162,7 @@ impl Finding {
         }
     }
 
-    /// The remote IP this finding is about, from any of the context keys that carry one.
+    /// The remote IP this finding is about (the `remote_ip` context value).
     fn remote_ip(&self) -> Option<&str> {
         self.context.get("remote_ip").map(String::as_str)
     }

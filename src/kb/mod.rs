@@ -2,6 +2,7 @@
 //! binary; `--kb DIR` adds or overrides entries from disk), compiled once for matching.
 
 pub mod model;
+mod prefix;
 pub mod tidy;
 
 use std::collections::HashMap;
@@ -11,10 +12,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
-use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use serde::Deserialize;
 
 pub use model::*;
+pub use prefix::prefixes_of;
 
 use crate::codes::CodeQuery;
 use crate::error::{Error, ErrorKind, Result};
@@ -249,37 +250,6 @@ struct EntryIndex {
     tokens: Vec<String>,
     #[serde(default)]
     patterns: Vec<Pattern>,
-}
-
-/// Lowercased ASCII literals one of which starts every match of `regex` (`Ok(None)` when there
-/// is no such finite set); an error when the regex does not parse. `build.rs` computes the same
-/// for embedded entries.
-pub fn prefixes_of(regex: &str) -> Result<Option<Vec<String>>, String> {
-    let hir = regex_syntax::ParserBuilder::new()
-        .build()
-        .parse(regex)
-        .map_err(|e| e.to_string().lines().last().unwrap_or("").trim().to_owned())?;
-    let mut extractor = Extractor::new();
-    extractor.kind(ExtractKind::Prefix);
-    let seq = extractor.extract(&hir);
-    let Some(lits) = seq.literals() else {
-        return Ok(None);
-    };
-    let mut out: Vec<String> = Vec::new();
-    for l in lits {
-        let Ok(text) = std::str::from_utf8(l.as_bytes()) else {
-            return Ok(None);
-        };
-        // Empty or non-ASCII prefixes cannot be searched ASCII-case-insensitively.
-        if text.is_empty() || !text.is_ascii() {
-            return Ok(None);
-        }
-        let lower = text.to_ascii_lowercase();
-        if !out.contains(&lower) {
-            out.push(lower);
-        }
-    }
-    Ok(Some(out))
 }
 
 /// The loaded knowledge base.
